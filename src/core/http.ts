@@ -1,0 +1,58 @@
+import { cookieAttributes, type SessionCookie } from '../lib/cookie.js'
+import type { Session, SessionData } from './session.js'
+
+export interface CommitOptions {
+  /** The request carried a session cookie (any value). */
+  hadCookie: boolean
+  /** The response status; nothing is saved for a 5xx (behaviour 141). Defaults to 200. */
+  status?: number
+}
+
+export interface CommitResult {
+  /** The cookie to set, or the deletion cookie; `null` when the cookie stays as it is. */
+  cookie: SessionCookie | null
+  /** Add `Vary: Cookie`: the response depends on the session (security S18). */
+  vary: boolean
+}
+
+/**
+ * Django's `SessionMiddleware.process_response`, framework-free (catalogue §2.13): decides whether
+ * to save, what cookie to send, and whether to vary. Saves the session when it must.
+ * Throws `SessionInterrupted` when the session was deleted by a concurrent request.
+ *
+ * Exported from `edge-session`; the Next.js adapter calls it for you.
+ */
+export async function commitSession<T extends SessionData>(session: Session<T>, options: CommitOptions): Promise<CommitResult> {
+  const { settings } = session
+  // Read once, before anything below can change them (behaviour 133).
+  const accessed = session.accessed
+  const modified = session.modified
+  const empty = await session.aisEmpty()
+  const attributes = cookieAttributes(settings)
+
+  if (options.hadCookie && empty) {
+    // The deletion cookie carries no HttpOnly, and is Secure when the browser would demand it (behaviours 134-135).
+    const secure =
+      settings.cookieSecure || settings.cookieSameSite === 'none' || /^__(Secure|Host)-/.test(settings.cookieName)
+    return {
+      cookie: { ...attributes, value: '', maxAge: 0, expires: new Date(0), httpOnly: false, secure },
+      vary: true,
+    }
+  }
+  if (!((modified || settings.saveEveryRequest) && !empty) || (options.status ?? 200) >= 500) {
+    return { cookie: null, vary: accessed }
+  }
+  let maxAge: number | undefined
+  let expires: Date | undefined
+  if (!(await session.agetExpireAtBrowserClose())) {
+    // Computed before the save, and truncated like Django's int(max_age) (behaviours 139-140).
+    const age = await session.agetExpiryAge()
+    maxAge = Math.trunc(age)
+    expires = new Date(Date.now() + age * 1000)
+  }
+  await session.asave()
+  return {
+    cookie: { ...attributes, value: session.sessionKey ?? '', ...(maxAge === undefined ? {} : { maxAge, expires }) },
+    vary: accessed,
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The signed-cookie engine: the whole session lives in the cookie, as a JWS (HS256) or,
+ * with `encrypt: true`, a JWE (dir + A256GCM) that the client cannot read. No store, no service.
+ *
+ * Exported from `edge-session` and `edge-session/cookie`.
+ *
+ * @module
+ */
+import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify } from 'jose'
+import type { EngineFactory, SessionEngine, SessionWrite } from '../core/engine.js'
+import type { SessionSettings } from '../core/settings.js'
+import { SessionTooLarge } from '../errors.js'
+import { deflate, inflate } from '../lib/compress.js'
+import { cookieAttributes, serializeCookie } from '../lib/cookie.js'
+import { deriveKey, utf8 } from '../lib/crypto.js'
+
+export interface CookieEngineOptions {
+  /** Encrypt the data (JWE dir + A256GCM) instead of only signing it. Default `false`. */
+  encrypt?: boolean
+  /** The most a compressed payload may inflate to, in bytes. Default 64 KiB. */
+  maxInflatedSize?: number
+}
+
+/** Browsers keep at most 4096 bytes of a cookie (RFC 6265bis §5.6); we count the whole Set-Cookie value to be safe. */
+export const COOKIE_SIZE_LIMIT = 4096
+/** Deflate rarely pays below this many bytes, and it costs time on every write. */
+const COMPRESS_FROM = 128
+/** Payload: `<exp>` then `:` and the serialized data, or `.` and the deflated data (Django's flag, inside the signed part). */
+const PLAIN = 0x3a
+const DEFLATED = 0x2e
+const MAX_TOKEN_LENGTH = 8192
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+interface Codec {
+  seal(payload: Uint8Array): Promise<string>
+  open(token: string): Promise<Uint8Array | null>
+}
+
+function signingCodec(keys: Promise<CryptoKey[]>): Codec {
+  return {
+    async seal(payload) {
+      const [key] = await keys
+      return new CompactSign(payload).setProtectedHeader({ alg: 'HS256' }).sign(key!)
+    },
+    async open(token) {
+      for (const key of await keys) {
+        try {
+          const { payload, protectedHeader } = await compactVerify(token, key, { algorithms: ['HS256'] })
+          // We only ever write {"alg":"HS256"}: any other header (kid, jku, crit, b64...) is not ours.
+          return Object.keys(protectedHeader).length === 1 ? payload : null
+        } catch (err) {
+          // Only a signature mismatch is worth trying the next (fallback) secret for.
+          if ((err as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return null
+        }
+      }
+      return null
+    },
+  }
+}
+
+function encryptingCodec(keys: Promise<CryptoKey[]>): Codec {
+  const options = { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] }
+  return {
+    async seal(payload) {
+      const [key] = await keys
+      return new CompactEncrypt(payload).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(key!)
+    },
+    async open(token) {
+      for (const key of await keys) {
+        try {
+          const { plaintext, protectedHeader } = await compactDecrypt(token, key, options)
+          return Object.keys(protectedHeader).length === 2 ? plaintext : null
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ERR_JWE_DECRYPTION_FAILED') return null
+        }
+      }
+      return null
+    },
+  }
+}
+
+function decodePayload(payload: Uint8Array, settings: SessionSettings, maxInflated: number): Record<string, unknown> | null {
+  let i = 0
+  let exp = 0
+  while (i < payload.length && payload[i]! >= 0x30 && payload[i]! <= 0x39 && i < 16) exp = exp * 10 + payload[i++]! - 0x30
+  if (i === 0 || i >= payload.length) return null
+  // The server enforces expiry itself, the per-session one included (Django does not: ticket #19201).
+  if (Date.now() / 1000 > exp) return null
+  const flag = payload[i]
+  let body = payload.subarray(i + 1)
+  if (flag === DEFLATED) {
+    const inflated = inflate(body, maxInflated)
+    if (!inflated) return null
+    body = inflated
+  } else if (flag !== PLAIN) {
+    return null
+  }
+  const data = settings.serializer.loads(decoder.decode(body))
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return null
+  return data as Record<string, unknown>
+}
+
+function encodePayload(write: SessionWrite, settings: SessionSettings): Uint8Array {
+  const exp = Math.floor(Date.now() / 1000) + Math.floor(write.expiryAge)
+  const body = utf8(settings.serializer.dumps(Object.fromEntries(write.data)))
+  let flag = PLAIN
+  let packed: Uint8Array = body
+  if (body.length >= COMPRESS_FROM) {
+    const deflated = deflate(body)
+    // Django's rule: only when it saves more than the flag byte costs (behaviour 104).
+    if (deflated.length < body.length - 1) {
+      flag = DEFLATED
+      packed = deflated
+    }
+  }
+  const head = utf8(String(Math.max(exp, 0)))
+  const payload = new Uint8Array(head.length + 1 + packed.length)
+  payload.set(head)
+  payload[head.length] = flag
+  payload.set(packed, head.length + 1)
+  return payload
+}
+
+/**
+ * The signed-cookie engine. Keys are derived from `secret` (and each of `secretFallbacks`) once, with HKDF,
+ * for this purpose alone. A cookie signed with a fallback loads, and is re-signed with `secret` at its next save.
+ *
+ * Like Django's, this engine cannot revoke: after `aflush()` or `acycleKey()`, a copy of the old cookie
+ * stays valid until it expires.
+ *
+ * @example
+ * ```ts
+ * const store = createSessionStore({ engine: cookieEngine({ encrypt: true }) })
+ * ```
+ */
+export function cookieEngine(options: CookieEngineOptions = {}): EngineFactory {
+  const maxInflated = options.maxInflatedSize ?? 64 * 1024
+  return (settings): SessionEngine => {
+    const secrets = [settings.secret, ...settings.secretFallbacks]
+    const codec = options.encrypt
+      ? encryptingCodec(
+          Promise.all(secrets.map((s) => deriveKey(s, 'edge-session/cookie A256GCM', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt']))),
+        )
+      : signingCodec(
+          Promise.all(secrets.map((s) => deriveKey(s, 'edge-session/cookie HS256', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign', 'verify']))),
+        )
+    const attributes = cookieAttributes(settings)
+
+    return {
+      async load(token) {
+        if (token.length > MAX_TOKEN_LENGTH) return null
+        try {
+          const payload = await codec.open(token)
+          return payload && decodePayload(payload, settings, maxInflated)
+        } catch {
+          // Tampered, truncated, garbage: a fresh empty session, never an error page (behaviour 108).
+          return null
+        }
+      },
+      async save(_key, write) {
+        const token = await codec.seal(encodePayload(write, settings))
+        const size = serializeCookie({ ...attributes, value: token, maxAge: write.expiryAge, expires: new Date() }).length
+        if (size > COOKIE_SIZE_LIMIT) throw new SessionTooLarge(size, COOKIE_SIZE_LIMIT)
+        return token
+      },
+      // The data is in the browser: there is nothing here to delete, look up or sweep.
+      async delete() {},
+      async exists() {
+        return false
+      },
+      async clearExpired() {},
+    }
+  }
+}
