@@ -10,7 +10,7 @@ export interface SessionStoreOptions extends SessionOptions {
 }
 
 /** A configured engine plus settings: Django's `SessionStore` class, made once per app. */
-export interface SessionStore<T extends SessionData = SessionData> {
+export interface SessionStore<T extends object = SessionData> {
   readonly settings: SessionSettings
   readonly engine: SessionEngine
   /**
@@ -36,7 +36,7 @@ export interface SessionStore<T extends SessionData = SessionData> {
  * const cookieValue = session.sessionKey
  * ```
  */
-export function createSessionStore<T extends SessionData = SessionData>(options: SessionStoreOptions = {}): SessionStore<T> {
+export function createSessionStore<T extends object = SessionData>(options: SessionStoreOptions = {}): SessionStore<T> {
   const { engine: engineOption, ...rest } = options
   const settings = resolveSettings(rest)
   const engine = typeof engineOption === 'function' ? engineOption(settings) : (engineOption ?? cookieEngine()(settings))

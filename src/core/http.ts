@@ -22,7 +22,7 @@ export interface CommitResult {
  *
  * Exported from `edge-session`; the Next.js adapter calls it for you.
  */
-export async function commitSession<T extends SessionData>(session: Session<T>, options: CommitOptions): Promise<CommitResult> {
+export async function commitSession<T extends object>(session: Session<T>, options: CommitOptions): Promise<CommitResult> {
   const { settings } = session
   // Read once, before anything below can change them (behaviour 133).
   const accessed = session.accessed

@@ -32,13 +32,18 @@ function check(value: unknown, key: string | undefined, path: string, seen: Set<
     case 'boolean':
       return
     case 'number':
+      // JSON.stringify writes -0 as 0: a sign lost without a word.
+      if (Object.is(value, -0)) throw new SessionSerializationError('negative zero (-0)', key, path)
       if (Number.isFinite(value)) return
       break
     case 'object': {
       if (value === null) return
       if (seen.has(value)) throw new SessionSerializationError('circular reference', key, path)
       if (seen.size >= MAX_DEPTH) throw new SessionSerializationError(`structure nested deeper than ${MAX_DEPTH} levels`, key, path)
+      // JSON.stringify skips symbol keys and an array's named properties without a word.
+      if (Object.getOwnPropertySymbols(value).length > 0) throw new SessionSerializationError('property keyed by a Symbol', key, path)
       if (Array.isArray(value)) {
+        if (Object.keys(value).length > value.length) throw new SessionSerializationError('array with named properties', key, path)
         seen.add(value)
         for (let i = 0; i < value.length; i++) {
           if (!(i in value)) throw new SessionSerializationError('sparse array', key, `${path}[${i}]`)

@@ -11,7 +11,7 @@ import type { SessionEngine, SessionWrite } from './engine.js'
 import { newSessionKey, validKey } from './keys.js'
 import type { SessionSettings } from './settings.js'
 
-/** The shape of a session's data. Declare yours to get typed `aget`/`aset`. */
+/** The default shape of session data. Declare an interface of your own to get typed `aget`/`aset`. */
 export type SessionData = Record<string, unknown>
 
 /** `asetExpiry` input: seconds from the last save, an absolute `Date`, `0` for "at browser close", `null` for the global age. */
@@ -46,7 +46,7 @@ type PopArgs<V> = [] | [defaultValue: V]
  * await session.asave()
  * ```
  */
-export class Session<T extends SessionData = SessionData> {
+export class Session<T extends object = SessionData> {
   /** Some data was read or written (Django behaviour 18). Drives `Vary: Cookie`. */
   accessed = false
   #modified = false

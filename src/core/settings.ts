@@ -47,7 +47,8 @@ const defaults: Omit<SessionSettings, 'secret' | 'secretFallbacks' | 'cookieSecu
 
 const known = new Set<string>([...Object.keys(defaults), 'cookieSecure', 'secret', 'secretFallbacks'])
 
-function env(name: string): string | undefined {
+/** An environment variable, `undefined` when unset or empty; safe where `process` does not exist. */
+export function env(name: string): string | undefined {
   // Read through globalThis: `process` does not exist at the edge unless a bundler inlines it.
   const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name]
   return value === '' ? undefined : value

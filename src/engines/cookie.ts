@@ -86,7 +86,8 @@ function decodePayload(payload: Uint8Array, settings: SessionSettings, maxInflat
   while (i < payload.length && payload[i]! >= 0x30 && payload[i]! <= 0x39 && i < 16) exp = exp * 10 + payload[i++]! - 0x30
   if (i === 0 || i >= payload.length) return null
   // The server enforces expiry itself, the per-session one included (Django does not: ticket #19201).
-  if (Date.now() / 1000 > exp) return null
+  // Expired at `exp` itself, as the memory engine is: an expiry age of 0 never loads.
+  if (Date.now() / 1000 >= exp) return null
   const flag = payload[i]
   let body = payload.subarray(i + 1)
   if (flag === DEFLATED) {
@@ -101,12 +102,14 @@ function decodePayload(payload: Uint8Array, settings: SessionSettings, maxInflat
   return data as Record<string, unknown>
 }
 
-function encodePayload(write: SessionWrite, settings: SessionSettings): Uint8Array {
+function encodePayload(write: SessionWrite, settings: SessionSettings, maxInflated: number): Uint8Array {
   const exp = Math.floor(Date.now() / 1000) + Math.floor(write.expiryAge)
   const body = utf8(settings.serializer.dumps(Object.fromEntries(write.data)))
   let flag = PLAIN
   let packed: Uint8Array = body
-  if (body.length >= COMPRESS_FROM) {
+  // Data that would not inflate back under the load cap stays plain, so it fails as SessionTooLarge
+  // here instead of saving a cookie that no later request can read.
+  if (body.length >= COMPRESS_FROM && body.length <= maxInflated) {
     const deflated = deflate(body)
     // Django's rule: only when it saves more than the flag byte costs (behaviour 104).
     if (deflated.length < body.length - 1) {
@@ -145,7 +148,9 @@ export function cookieEngine(options: CookieEngineOptions = {}): EngineFactory {
       : signingCodec(
           Promise.all(secrets.map((s) => deriveKey(s, 'edge-session/cookie HS256', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign', 'verify']))),
         )
-    const attributes = cookieAttributes(settings)
+    // The Set-Cookie header without its value and Max-Age digits has the same length on every save
+    // (Expires always prints 29 characters): measured once here, the size check builds no string per save.
+    const cookieOverhead = serializeCookie({ ...cookieAttributes(settings), value: '', maxAge: 0, expires: new Date(0) }).length - 1
 
     return {
       async load(token) {
@@ -159,8 +164,8 @@ export function cookieEngine(options: CookieEngineOptions = {}): EngineFactory {
         }
       },
       async save(_key, write) {
-        const token = await codec.seal(encodePayload(write, settings))
-        const size = serializeCookie({ ...attributes, value: token, maxAge: write.expiryAge, expires: new Date() }).length
+        const token = await codec.seal(encodePayload(write, settings, maxInflated))
+        const size = cookieOverhead + token.length + String(write.expiryAge).length
         if (size > COOKIE_SIZE_LIMIT) throw new SessionTooLarge(size, COOKIE_SIZE_LIMIT)
         return token
       },

@@ -55,9 +55,11 @@ export function memoryEngine(): (settings: Parameters<EngineFactory>[0]) => Memo
         const existing = live(key)
         if (mustCreate && existing) throw new CreateError()
         if (!mustCreate && !existing) throw new UpdateError()
+        // Serialize everything before touching the record: a value that fails must leave it whole.
+        const serialized = [...write.changed].map((field) => [field, settings.serializer.dumps(write.data.get(field), field)] as const)
         const fields = write.replace || !existing ? new Map<string, string>() : existing.fields
         for (const field of write.deleted) fields.delete(field)
-        for (const field of write.changed) fields.set(field, settings.serializer.dumps(write.data.get(field), field))
+        for (const [field, text] of serialized) fields.set(field, text)
         if (write.expiryAge <= 0) records.delete(key)
         else records.set(key, { fields, expiresAt: Date.now() + write.expiryAge * 1000 })
         return key

@@ -1,0 +1,548 @@
+/**
+ * The Upstash engine against real Redis through the local Upstash REST server: storage layout,
+ * round trips (counted at the server), Django's store contract under concurrency, and faults.
+ */
+import type { RedisConfigNodejs } from '@upstash/redis'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { commitSession, createSessionStore, SessionConfigError, SessionInterrupted, SessionStoreUnavailable, type SessionStore } from '../src/index.js'
+import { upstashEngine, type UpstashEngineOptions } from '../src/engines/upstash.js'
+import { sha256Hex } from '../src/lib/crypto.js'
+import { SECRET, uniquePrefix, upstashFixture } from './support/upstash.js'
+
+const fx = await upstashFixture()
+afterAll(() => fx?.close())
+
+function makeStore(options: UpstashEngineOptions = {}): SessionStore {
+  const prefix = options.prefix ?? uniquePrefix('engine')
+  return createSessionStore({
+    secret: SECRET,
+    engine: upstashEngine({ redis: { url: fx!.server.url, token: fx!.server.token }, ...options, prefix }),
+  })
+}
+
+/** A saved session holding `data`; returns its key. */
+async function seed(store: SessionStore, data: Record<string, unknown> = { a: 1 }): Promise<string> {
+  const session = store.open()
+  await session.aupdate(data)
+  await session.asave()
+  return session.sessionKey!
+}
+
+async function hashedKey(key: string, prefix: string): Promise<string> {
+  return prefix + (await sha256Hex(key))
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+beforeEach(() => {
+  if (!fx) return
+  fx.server.faults.clear()
+  fx.server.stats.reset()
+})
+
+describe.skipIf(!fx)('storage layout', () => {
+  it('stores a hash under prefix + sha256(session key); the raw key appears nowhere in Redis', async () => {
+    const prefix = uniquePrefix('layout')
+    const store = makeStore({ prefix })
+    const key = await seed(store, { user: 'ann', cart: [1, 2] })
+    const keys = await fx!.direct.keys(`${prefix}*`)
+    expect(keys).toEqual([prefix + (await sha256Hex(key))])
+    expect(keys[0]).toMatch(new RegExp(`^${prefix.replaceAll(':', '\\:')}[0-9a-f]{64}$`))
+    const all = await fx!.direct.keys('*')
+    expect(all.some((k) => k.includes(key))).toBe(false)
+    const hash = await fx!.direct.hgetall(keys[0]!)
+    expect(hash).toEqual({ _record: '', user: '"ann"', cart: '[1,2]' })
+    expect(JSON.stringify(hash)).not.toContain(key)
+  })
+
+  it('sets the TTL from the expiry age on every write; an expiry in the past deletes', async () => {
+    const prefix = uniquePrefix('ttl')
+    const store = makeStore({ prefix })
+    const key = await seed(store)
+    const redisKey = await hashedKey(key, prefix)
+    const ttl = await fx!.direct.ttl(redisKey)
+    expect(ttl).toBeGreaterThan(store.settings.cookieAge - 5)
+    expect(ttl).toBeLessThanOrEqual(store.settings.cookieAge)
+    const session = store.open(key)
+    await session.asetExpiry(60)
+    await session.asave()
+    expect(await fx!.direct.ttl(redisKey)).toBeLessThanOrEqual(60)
+    expect(await fx!.direct.ttl(redisKey)).toBeGreaterThan(55)
+    const fractional = store.open(key)
+    await fractional.asetExpiry(1.5)
+    await fractional.asave()
+    expect(await fx!.direct.pttl(redisKey)).toBeGreaterThan(1000)
+    expect(await fx!.direct.pttl(redisKey)).toBeLessThanOrEqual(1500)
+    const expired = store.open(key)
+    await expired.asetExpiry(new Date(Date.now() - 1000))
+    await expired.asave()
+    expect(await fx!.direct.exists(redisKey)).toBe(0)
+    expect(await store.open(key).aget('a')).toBeUndefined()
+  })
+
+  it('keeps an empty session as a record, and hides the marker field from the data', async () => {
+    const store = makeStore()
+    const session = store.open()
+    await session.asave()
+    const key = session.sessionKey!
+    expect(await store.engine.exists(key)).toBe(true)
+    expect(await store.engine.load(key)).toEqual({})
+    const again = store.open(key)
+    await again.aset('x', 1)
+    await again.adelete('x')
+    await again.asave()
+    expect(await store.engine.load(key)).toEqual({})
+    // `_record` is reserved: a user cannot write it, and the core never does.
+    await expect(again.aset('_record', 1)).rejects.toMatchObject({ code: 'ERR_SESSION_RESERVED_KEY' })
+  })
+
+  it('writes only what changed, and aclear() replaces the whole record', async () => {
+    const prefix = uniquePrefix('diff')
+    const store = makeStore({ prefix })
+    const key = await seed(store, { a: 1, b: 2, c: 3 })
+    const redisKey = await hashedKey(key, prefix)
+    const session = store.open(key)
+    await session.aset('b', 20)
+    await session.adelete('c')
+    fx!.server.stats.reset()
+    await session.asave()
+    expect(await fx!.direct.hgetall(redisKey)).toEqual({ _record: '', a: '1', b: '20' })
+    const cleared = store.open(key)
+    await cleared.aclear()
+    await cleared.aset('z', true)
+    await cleared.asave()
+    expect(await store.engine.load(key)).toEqual({ z: true })
+  })
+
+  it('clearExpired() is a no-op: Redis expires sessions itself', async () => {
+    const store = makeStore()
+    const key = await seed(store)
+    fx!.server.stats.reset()
+    await store.clearExpired()
+    expect(fx!.server.stats.total).toBe(0)
+    expect(await store.engine.exists(key)).toBe(true)
+  })
+
+  it('a stored value the serializer cannot read loads as no session, not an error', async () => {
+    const prefix = uniquePrefix('malformed')
+    const store = makeStore({ prefix })
+    const key = await seed(store)
+    await fx!.direct.hset(await hashedKey(key, prefix), 'a', '{not json')
+    expect(await store.engine.load(key)).toBeNull()
+    await fx!.direct.set(await hashedKey('wrongtypekey', prefix), 'a string')
+    expect(await store.engine.load('wrongtypekey')).toBeNull()
+  })
+})
+
+describe.skipIf(!fx)('round trips, counted at the server', () => {
+  const latencies: Record<string, number[]> = {}
+  const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    const started = performance.now()
+    const result = await run()
+    ;(latencies[name] ??= []).push(performance.now() - started)
+    return result
+  }
+  afterAll(() => {
+    const summary = Object.entries(latencies).map(([name, values]) => `${name}: median ${median(values).toFixed(2)} ms (n=${values.length})`)
+    console.log(`[upstash round-trip latencies, local REST server]\n${summary.join('\n')}`)
+  })
+
+  it('new session: 1 request (create)', async () => {
+    const store = makeStore()
+    for (let i = 0; i < 20; i++) {
+      fx!.server.stats.reset()
+      const session = store.open()
+      await session.aset('fav', 'blue')
+      await timed('create (1 request)', () => commitSession(session, { hadCookie: false }))
+      expect(fx!.server.stats.total).toBe(1)
+    }
+  })
+
+  it('read: 1 request, however many reads', async () => {
+    const store = makeStore()
+    const key = await seed(store, { a: 1, b: 2 })
+    for (let i = 0; i < 20; i++) {
+      fx!.server.stats.reset()
+      const session = store.open(key)
+      expect(await timed('load (1 request)', () => session.aget('a'))).toBe(1)
+      expect(await session.aget('b')).toBe(2)
+      expect(await session.akeys()).toEqual(['a', 'b'])
+      const { cookie } = await commitSession(session, { hadCookie: true })
+      expect(cookie).toBeNull()
+      expect(fx!.server.stats.total).toBe(1)
+      expect(fx!.server.stats.commands).toEqual({ EVAL: 1 })
+    }
+  })
+
+  it('write: load + save = 2 requests', async () => {
+    const store = makeStore()
+    const key = await seed(store)
+    for (let i = 0; i < 20; i++) {
+      fx!.server.stats.reset()
+      const session = store.open(key)
+      await session.aset('n', i)
+      await timed('save (1 request)', () => commitSession(session, { hadCookie: true }))
+      expect(fx!.server.stats.total).toBe(2)
+    }
+    expect(await store.open(key).aget('n')).toBe(19)
+  })
+
+  it('login: load + cycle + save = 3 requests; the old key stops loading', async () => {
+    const store = makeStore()
+    for (let i = 0; i < 20; i++) {
+      const key = await seed(store, { cart: [1] })
+      fx!.server.stats.reset()
+      const session = store.open(key)
+      await session.aget('cart')
+      await timed('cycle (1 request)', () => session.acycleKey())
+      await session.aset('user', 'ann')
+      const { cookie } = await commitSession(session, { hadCookie: true })
+      expect(fx!.server.stats.total).toBe(3)
+      expect(cookie!.value).not.toBe(key)
+      expect(await store.engine.load(key)).toBeNull()
+      expect(await store.engine.load(cookie!.value)).toEqual({ cart: [1], user: 'ann' })
+    }
+  })
+
+  it('login of a visitor with no session yet: create 1, + save 1; a cycle alone on a loaded session: 2', async () => {
+    const store = makeStore()
+    fx!.server.stats.reset()
+    const visitor = store.open()
+    await visitor.acycleKey()
+    expect(fx!.server.stats.total).toBe(1)
+    await visitor.aset('user', 'ann')
+    await commitSession(visitor, { hadCookie: false })
+    expect(fx!.server.stats.total).toBe(2)
+    fx!.server.stats.reset()
+    const session = store.open(visitor.sessionKey)
+    await session.acycleKey()
+    const { cookie } = await commitSession(session, { hadCookie: true })
+    expect(fx!.server.stats.total).toBe(2)
+    expect(await store.engine.load(cookie!.value)).toEqual({ user: 'ann' })
+  })
+
+  it('logout: 1 request (aflush deletes without loading)', async () => {
+    const store = makeStore()
+    for (let i = 0; i < 20; i++) {
+      const key = await seed(store)
+      fx!.server.stats.reset()
+      const session = store.open(key)
+      await timed('flush (1 request)', () => session.aflush())
+      const { cookie } = await commitSession(session, { hadCookie: true })
+      expect(cookie!.maxAge).toBe(0)
+      expect(fx!.server.stats.total).toBe(1)
+      expect(fx!.server.stats.commands).toEqual({ DEL: 1 })
+      expect(await store.engine.exists(key)).toBe(false)
+    }
+  })
+
+  it('a request that never touches the session: 0 requests', async () => {
+    const store = makeStore()
+    const key = await seed(store)
+    fx!.server.stats.reset()
+    const session = store.open(key)
+    expect(await commitSession(session, { hadCookie: true })).toEqual({ cookie: null, vary: false })
+    expect(fx!.server.stats.total).toBe(0)
+  })
+})
+
+describe.skipIf(!fx)('concurrency', () => {
+  it('50 parallel writers of 50 different keys leave 50 keys', async () => {
+    const store = makeStore()
+    const key = await seed(store, {})
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const session = store.open(key)
+        await session.aset(`k${i}`, i)
+        await session.asave()
+      }),
+    )
+    const data = await store.engine.load(key)
+    expect(Object.keys(data!).length).toBe(50)
+    for (let i = 0; i < 50; i++) expect(data![`k${i}`]).toBe(i)
+  })
+
+  it('a request that loaded before a logout cannot save after it: SessionInterrupted, nothing written', async () => {
+    const prefix = uniquePrefix('logout')
+    const store = makeStore({ prefix })
+    const key = await seed(store, { user: 'ann' })
+    const slow = store.open(key)
+    expect(await slow.aget('user')).toBe('ann')
+    await store.open(key).aflush()
+    await slow.aset('cart', [1])
+    await expect(slow.asave()).rejects.toBeInstanceOf(SessionInterrupted)
+    expect(await fx!.direct.exists(await hashedKey(key, prefix))).toBe(0)
+  })
+
+  it('a save held up at the server, then overtaken by a logout, does not resurrect the session', async () => {
+    const prefix = uniquePrefix('held')
+    const store = makeStore({ prefix })
+    const key = await seed(store, { user: 'ann' })
+    const slow = store.open(key)
+    await slow.aget('user')
+    await slow.aset('cart', [1])
+    fx!.server.faults.inject({ delayMs: 300 })
+    const saving = slow.asave()
+    await new Promise((r) => setTimeout(r, 50))
+    const logout = store.open(key)
+    await logout.aflush()
+    await expect(saving).rejects.toBeInstanceOf(SessionInterrupted)
+    expect(await fx!.direct.exists(await hashedKey(key, prefix))).toBe(0)
+    expect(await store.open(key).aget('user')).toBeUndefined()
+  })
+
+  it('a key cycle racing a write: the old key never loads again, the new one holds the cycled data', async () => {
+    const prefix = uniquePrefix('race')
+    const store = makeStore({ prefix })
+    const outcomes = { writeFirst: 0, interrupted: 0 }
+    for (let i = 0; i < 20; i++) {
+      const key = await seed(store, { user: 'ann' })
+      const login = store.open(key)
+      const other = store.open(key)
+      await Promise.all([login.aget('user'), other.aget('user')])
+      await other.aset('note', i)
+      // Every other round, hold up whichever request reaches the server first, so both orders happen.
+      if (i % 2) fx!.server.faults.inject({ delayMs: 50 })
+      const [cycled, written] = await Promise.allSettled([login.acycleKey(), other.asave()])
+      expect(cycled.status).toBe('fulfilled')
+      if (written.status === 'rejected') {
+        expect(written.reason).toBeInstanceOf(SessionInterrupted)
+        outcomes.interrupted++
+      } else {
+        outcomes.writeFirst++
+      }
+      expect(await fx!.direct.exists(await hashedKey(key, prefix))).toBe(0)
+      expect(await store.engine.load(login.sessionKey!)).toEqual({ user: 'ann' })
+    }
+    expect(outcomes.writeFirst).toBeGreaterThan(0)
+    expect(outcomes.interrupted).toBeGreaterThan(0)
+  })
+
+  it('a create never overwrites: a taken key is a CreateError and the core picks another', async () => {
+    const store = makeStore()
+    const key = await seed(store, { owner: 'first' })
+    const write = { data: new Map([['owner', 'second']]), changed: new Set(['owner']), deleted: new Set<string>(), replace: true, expiryAge: 60 }
+    await expect(store.engine.save(key, write, { mustCreate: true })).rejects.toMatchObject({ code: 'ERR_SESSION_KEY_TAKEN' })
+    await expect(store.engine.cycle!('someoldkey123', key, write)).rejects.toMatchObject({ code: 'ERR_SESSION_KEY_TAKEN' })
+    await expect(store.engine.save('neverexisted1', write, { mustCreate: false })).rejects.toMatchObject({ code: 'ERR_SESSION_GONE' })
+    expect(await store.engine.load(key)).toEqual({ owner: 'first' })
+    expect(await store.engine.exists('neverexisted1')).toBe(false)
+  })
+})
+
+describe.skipIf(!fx)('faults: SessionStoreUnavailable, and acknowledged writes survive', () => {
+  afterEach(() => fx?.server.faults.clear())
+
+  const faults: Record<string, { status?: number; body?: string; delayMs?: number }> = {
+    'HTTP 500': { status: 500 },
+    'HTTP 401': { status: 401, body: '{"error":"Unauthorized"}' },
+    'a garbage body': { body: '<html>502 Bad Gateway</html>' },
+    'a reply of the wrong shape': { body: '{"result":"surprise"}' },
+    'an error body without JSON': { status: 503, body: 'Service Unavailable' },
+    'a slow server (over timeoutMs)': { delayMs: 600 },
+  }
+
+  for (const [name, fault] of Object.entries(faults)) {
+    it(name, async () => {
+      const store = makeStore({ timeoutMs: 300 })
+      const key = await seed(store, { kept: 'yes' })
+      const before = store.open(key)
+      await before.aget('kept')
+
+      fx!.server.faults.inject(fault)
+      const load = store.open(key)
+      const error = await load.aget('kept').catch((err: unknown) => err)
+      expect(error).toBeInstanceOf(SessionStoreUnavailable)
+      expect((error as SessionStoreUnavailable).code).toBe('ERR_SESSION_STORE_UNAVAILABLE')
+      // The cause is the client's error; a well-formed reply of the wrong shape has none.
+      if (!fault.body?.startsWith('{"result"')) expect((error as Error).cause).toBeDefined()
+
+      fx!.server.faults.inject(fault)
+      await before.aset('lost', true)
+      await expect(before.asave()).rejects.toBeInstanceOf(SessionStoreUnavailable)
+
+      // A delete held up at the server still runs after the client gave up: leave it out of the slow case.
+      const ops = [() => store.engine.exists(key), ...(fault.delayMs ? [] : [() => store.engine.delete(key)])]
+      for (const op of ops) {
+        fx!.server.faults.inject(fault)
+        await expect(op()).rejects.toBeInstanceOf(SessionStoreUnavailable)
+      }
+      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs! * 3))
+      const data = await store.engine.load(key)
+      // The slow save was not cancelled at Redis: it either did not run or ran whole. Nothing was half-applied.
+      if (fault.delayMs) expect(data).toMatchObject({ kept: 'yes' })
+      else expect(data).toEqual({ kept: 'yes' })
+    })
+  }
+
+  it('the error message leaves out the request body (it holds session data)', async () => {
+    const store = makeStore()
+    const session = store.open()
+    await session.aset('secret_note', 'do-not-log-me')
+    fx!.server.faults.inject({ status: 400, body: '{"error":"ERR something"}' })
+    const error = await session.asave().catch((err: unknown) => err)
+    expect(error).toBeInstanceOf(SessionStoreUnavailable)
+    expect((error as Error).message).toMatch(/ERR something/)
+    expect((error as Error).message).not.toContain('do-not-log-me')
+  })
+
+  it('Redis itself down: SessionStoreUnavailable; back up, the data is all there', async () => {
+    const store = makeStore()
+    const key = await seed(store, { kept: 'yes' })
+    fx!.proxy.cut()
+    try {
+      await expect(store.open(key).aget('kept')).rejects.toBeInstanceOf(SessionStoreUnavailable)
+      const session = store.open()
+      await session.aset('a', 1)
+      await expect(session.asave()).rejects.toBeInstanceOf(SessionStoreUnavailable)
+    } finally {
+      fx!.proxy.restore()
+    }
+    let data: unknown = null
+    for (let i = 0; i < 50 && data === null; i++) {
+      data = await store.engine.load(key).catch(() => null)
+      if (data === null) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(data).toEqual({ kept: 'yes' })
+  })
+
+  it('Redis hanging: the timeout answers, SessionStoreUnavailable; unfrozen, the data is all there', async () => {
+    const store = makeStore({ timeoutMs: 300 })
+    const key = await seed(store, { kept: 'yes' })
+    fx!.proxy.freeze()
+    const started = Date.now()
+    try {
+      await expect(store.open(key).aget('kept')).rejects.toBeInstanceOf(SessionStoreUnavailable)
+      expect(Date.now() - started).toBeLessThan(1000)
+    } finally {
+      fx!.proxy.restore()
+    }
+    expect(await store.open(key).aget('kept')).toBe('yes')
+  })
+
+  it('a refused connection answers fast (one retry, not the client default of five over ~4 s)', async () => {
+    const store = createSessionStore({ secret: SECRET, engine: upstashEngine({ redis: { url: 'http://127.0.0.1:9', token: 't' } }) })
+    const started = Date.now()
+    await expect(store.open('abcdefgh12345678').aget('a')).rejects.toBeInstanceOf(SessionStoreUnavailable)
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+
+  it('a dropped connection is retried once', async () => {
+    const store = makeStore()
+    const key = await seed(store, { kept: 'yes' })
+    fx!.server.stats.reset()
+    fx!.server.faults.inject({ drop: true })
+    expect(await store.open(key).aget('kept')).toBe('yes')
+    expect(fx!.server.stats.total).toBe(2)
+    fx!.server.faults.inject({ drop: true }, 2)
+    await expect(store.open(key).aget('kept')).rejects.toBeInstanceOf(SessionStoreUnavailable)
+  })
+
+  it('a wrong token', async () => {
+    const store = createSessionStore({ secret: SECRET, engine: upstashEngine({ redis: { url: fx!.server.url, token: 'wrong' } }) })
+    const error = await store.open('abcdefgh12345678').aget('a').catch((err: unknown) => err)
+    expect(error).toBeInstanceOf(SessionStoreUnavailable)
+    expect((error as Error).message).toMatch(/Unauthorized/)
+  })
+})
+
+describe.skipIf(!fx)('any client configuration', () => {
+  const configs: Record<string, Partial<RedisConfigNodejs>> = {
+    'client defaults (auto-pipelining, automatic deserialization, base64)': {},
+    'automaticDeserialization:false, enableAutoPipelining:false': { automaticDeserialization: false, enableAutoPipelining: false },
+    'responseEncoding:false': { responseEncoding: false },
+  }
+  const tricky = {
+    numeric: '123',
+    truthy: 'true',
+    nullish: 'null',
+    jsonText: '{"a":1}',
+    quoted: '"q"',
+    number: 42,
+    float: 1.5,
+    big: 12345678901234567890,
+    bool: false,
+    nothing: null,
+    unicode: 'héllo ✓ 𝄞',
+    nested: { list: [1, '2', { three: 3 }], empty: {} },
+    '123': 'a numeric field name',
+    '': 'empty key',
+  }
+
+  for (const [name, options] of Object.entries(configs)) {
+    it(name, async () => {
+      const store = createSessionStore({ secret: SECRET, engine: upstashEngine({ redis: fx!.client(options), prefix: uniquePrefix('cfg') }) })
+      const session = store.open()
+      await session.aupdate(tricky)
+      await session.asave()
+      expect(await store.engine.load(session.sessionKey!)).toEqual(tricky)
+      // Concurrent writers of different keys through the same (possibly auto-pipelining) client.
+      await Promise.all(
+        ['x', 'y', 'z'].map(async (k) => {
+          const s = store.open(session.sessionKey)
+          await s.aset(k, k)
+          await s.asave()
+        }),
+      )
+      expect(await store.engine.load(session.sessionKey!)).toMatchObject({ x: 'x', y: 'y', z: 'z', numeric: '123' })
+      await store.open(session.sessionKey).aflush()
+      expect(await store.engine.exists(session.sessionKey!)).toBe(false)
+    })
+  }
+
+  it('refuses timeoutMs with a client it did not build', () => {
+    expect(() => upstashEngine({ redis: fx!.client(), timeoutMs: 100 })({} as never)).toThrow(SessionConfigError)
+  })
+})
+
+describe('configuration from the environment', () => {
+  const names = ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_URL', 'KV_REST_API_TOKEN']
+  const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]))
+  afterEach(() => {
+    for (const n of names) {
+      if (saved[n] === undefined) delete process.env[n]
+      else process.env[n] = saved[n]
+    }
+  })
+
+  it('without a client or the variables: a SessionConfigError naming them, when the store is made', () => {
+    for (const n of names) delete process.env[n]
+    const engine = upstashEngine()
+    const error = (() => {
+      try {
+        createSessionStore({ secret: SECRET, engine })
+      } catch (err) {
+        return err
+      }
+    })()
+    expect(error).toBeInstanceOf(SessionConfigError)
+    expect((error as Error).message).toMatch(/UPSTASH_REDIS_REST_URL/)
+    expect((error as Error).message).toMatch(/KV_REST_API_URL/)
+  })
+
+  it('a redis option that is neither a client nor { url, token } is a SessionConfigError', () => {
+    expect(() => createSessionStore({ secret: SECRET, engine: upstashEngine({ redis: 'redis://x' as never }) })).toThrow(SessionConfigError)
+    expect(() => createSessionStore({ secret: SECRET, engine: upstashEngine({ redis: { url: 'http://127.0.0.1:1' } as never }) })).toThrow(SessionConfigError)
+  })
+
+  it('a bad URL is a SessionConfigError', () => {
+    expect(() => createSessionStore({ secret: SECRET, engine: upstashEngine({ redis: { url: 'not a url', token: 't' } }) })).toThrow(SessionConfigError)
+  })
+
+  it.skipIf(!fx)('reads UPSTASH_REDIS_REST_*, else KV_REST_API_*', async () => {
+    for (const [urlName, tokenName] of [
+      ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN'],
+      ['KV_REST_API_URL', 'KV_REST_API_TOKEN'],
+    ] as const) {
+      for (const n of names) delete process.env[n]
+      process.env[urlName] = fx!.server.url
+      process.env[tokenName] = fx!.server.token
+      const store = createSessionStore({ secret: SECRET, engine: upstashEngine({ prefix: uniquePrefix('env') }) })
+      const key = await seed(store, { via: urlName })
+      expect(await store.open(key).aget('via')).toBe(urlName)
+    }
+  })
+})
