@@ -1,10 +1,10 @@
 import {
   CreateError,
-  SessionError,
   SessionInterrupted,
   SessionKeyError,
   SessionReadOnly,
   SessionReservedKeyError,
+  SessionStoreUnavailable,
   UpdateError,
 } from '../errors.js'
 import type { SessionEngine, SessionWrite } from './engine.js'
@@ -296,7 +296,8 @@ export class Session<T extends object = SessionData> {
         if (!(err instanceof CreateError)) throw err
       }
     }
-    throw new SessionError(`Could not find a free session key in ${CREATE_ATTEMPTS} attempts: the store answers that every key exists.`)
+    // 100 collisions of 165-bit random keys mean a broken store, not bad luck: fail closed.
+    throw new SessionStoreUnavailable(`the store reported ${CREATE_ATTEMPTS} fresh random keys in a row as taken`)
   }
 
   #write(asNew: boolean): SessionWrite {

@@ -1,0 +1,276 @@
+import { CompactSign } from 'jose'
+const GOLDEN = 'eyJhbGciOiJIUzI1NiJ9.MTcwNTMyMDAwMDp7ImEiOiJiIn0.PX5irWMMXOkNoHOPkJT7LlBcHw2Sx9RxHh0LhYZz_RM'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { commitSession, cookieEngine, createSessionStore, SessionTooLarge, type SessionOptions } from '../src/index.js'
+import type { CookieEngineOptions } from '../src/engines/cookie.js'
+import { deriveKey } from '../src/lib/crypto.js'
+
+const SECRET = 'a test secret of thirty-two bytes'
+const OTHER = 'another secret, also 32 bytes!!!'
+const M = new Date('2024-01-01T12:00:00Z')
+const T = M.getTime() / 1000
+const COOKIE_AGE = 1209600
+
+const storeOf = (engine: CookieEngineOptions = {}, options: SessionOptions = {}) =>
+  createSessionStore({ secret: SECRET, ...options, engine: cookieEngine(engine) })
+
+const decode = (part: string) => new Uint8Array(Buffer.from(part, 'base64url'))
+const text = (part: string) => Buffer.from(part, 'base64url').toString('latin1')
+
+/** Saves `data` in a new session and returns the cookie value. */
+async function tokenFor(store: ReturnType<typeof storeOf>, data: Record<string, unknown>, expiry?: number): Promise<string> {
+  const session = store.open()
+  await session.aupdate(data)
+  if (expiry !== undefined) await session.asetExpiry(expiry)
+  await session.asave()
+  return session.sessionKey as string
+}
+
+/** Loads `token` and returns the data, or null when the engine refused it. */
+async function load(store: ReturnType<typeof storeOf>, token: string): Promise<Record<string, unknown> | null> {
+  const session = store.open(token)
+  const items = await session.aitems()
+  return session.sessionKey === null ? null : Object.fromEntries(items)
+}
+
+/** The key the engine signs with, derived the same way, so tests can forge well-signed tokens the engine must still refuse. */
+const signingKey = () => deriveKey(SECRET, 'edge-session/cookie HS256', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'])
+const sign = async (payload: string, header: Record<string, unknown> = { alg: 'HS256' }) =>
+  new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader(header as { alg: string }).sign(await signingKey())
+
+afterEach(() => vi.useRealTimers())
+
+const freeze = (at: Date) => {
+  vi.useFakeTimers({ toFake: ['Date'] })
+  vi.setSystemTime(at)
+}
+
+describe('token format', () => {
+  it('is a JWS with exactly {"alg":"HS256"} and a payload of "<exp>:<json>" (golden vector)', async () => {
+    freeze(M)
+    const token = await tokenFor(storeOf(), { a: 'b' })
+    const [header, payload] = token.split('.')
+    expect(text(header!)).toBe('{"alg":"HS256"}')
+    expect(text(payload!)).toBe(`${T + COOKIE_AGE}:{"a":"b"}`)
+    // Pins the format and the HKDF key derivation: a change here logs every user out.
+    expect(token).toBe(GOLDEN)
+  })
+
+  it('HS256 is pinned: another alg, "none", or extra header fields are refused even when well signed', async () => {
+    freeze(M)
+    const store = storeOf()
+    const good = await sign(`${T + 60}:{"a":1}`)
+    expect(await load(store, good)).toEqual({ a: 1 })
+    const [, payload, signature] = good.split('.')
+    const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`
+    const hs512 = `${Buffer.from('{"alg":"HS512"}').toString('base64url')}.${payload}.${signature}`
+    const withKid = await sign(`${T + 60}:{"a":1}`, { alg: 'HS256', kid: 'x' })
+    const unencoded = await sign(`${T + 60}:{"a":1}`, { alg: 'HS256', b64: false, crit: ['b64'] }).catch(() => null)
+    for (const token of [none, hs512, withKid, unencoded].filter((t): t is string => t !== null)) {
+      expect(await load(store, token)).toBeNull()
+    }
+  })
+
+  it('well-signed payloads that are malformed load as an empty session', async () => {
+    freeze(M)
+    const store = storeOf()
+    for (const payload of [`{"a":1}`, `${T + 60}`, `${T + 60}:`, `${T + 60}:[1,2]`, `${T + 60}:"text"`, `${T + 60}:null`, `${T + 60}?{"a":1}`, `${T + 60}.notdeflate`]) {
+      expect(await load(store, await sign(payload))).toBeNull()
+    }
+  })
+
+  it('cycleKey within the same second re-signs to the same value, as Django does (item 118)', async () => {
+    freeze(M)
+    const store = storeOf()
+    const session = store.open(await tokenFor(store, { a: 1 }))
+    const before = session.sessionKey
+    await session.acycleKey()
+    expect(session.sessionKey).toBe(before)
+  })
+})
+
+describe('expiry is enforced by the server', () => {
+  it('differs from Django: a cookie loads until cookieAge seconds after its save, and not at exactly cookieAge (Django still accepts age == cookieAge, item 107)', async () => {
+    freeze(M)
+    const store = storeOf()
+    const token = await tokenFor(store, { a: 1 })
+    vi.setSystemTime(new Date((T + COOKIE_AGE) * 1000 - 1))
+    expect(await load(store, token)).toEqual({ a: 1 })
+    vi.setSystemTime(new Date((T + COOKIE_AGE) * 1000))
+    expect(await load(store, token)).toBeNull()
+  })
+
+  it('differs from Django: asetExpiry(n) is enforced by the server too (Django ticket #19201 enforces only cookieAge)', async () => {
+    freeze(M)
+    const store = storeOf()
+    const token = await tokenFor(store, { a: 1 }, 60)
+    expect(text(token.split('.')[1]!)).toMatch(new RegExp(`^${T + 60}:`))
+    vi.setSystemTime(new Date((T + 60) * 1000 - 1))
+    expect(await load(store, token)).toEqual({ a: 1, _session_expiry: 60 })
+    vi.setSystemTime(new Date((T + 60) * 1000))
+    expect(await load(store, token)).toBeNull()
+  })
+
+  it('a browser-close session is capped at cookieAge on the server', async () => {
+    for (const [options, expiry] of [
+      [{ expireAtBrowserClose: true }, undefined],
+      [{}, 0],
+    ] as const) {
+      freeze(M)
+      const store = storeOf({}, { ...options, cookieAge: 3600 })
+      const token = await tokenFor(store, { a: 1 }, expiry)
+      expect(text(token.split('.')[1]!)).toMatch(new RegExp(`^${T + 3600}:`))
+      vi.setSystemTime(new Date((T + 3600) * 1000 - 1))
+      expect(await load(store, token)).toEqual({ a: 1, ...(expiry === undefined ? {} : { _session_expiry: 0 }) })
+      vi.setSystemTime(new Date((T + 3600) * 1000))
+      expect(await load(store, token)).toBeNull()
+    }
+  })
+})
+
+describe('secret rotation', () => {
+  it.each([false, true])('encrypt %s: a cookie made with a fallback secret loads, and its next save uses the current secret', async (encrypt) => {
+    const old = await tokenFor(storeOf({ encrypt }, { secret: OTHER }), { a: 1 })
+    const rotated = storeOf({ encrypt }, { secret: SECRET, secretFallbacks: [OTHER] })
+    const session = rotated.open(old)
+    expect(await session.aget('a')).toBe(1)
+    expect(session.modified).toBe(false)
+    await session.aset('b', 2)
+    await session.asave()
+    const current = storeOf({ encrypt }, { secret: SECRET })
+    expect(await load(current, session.sessionKey as string)).toEqual({ a: 1, b: 2 })
+    expect(await load(current, old)).toBeNull()
+    expect(await load(storeOf({ encrypt }, { secret: OTHER }), session.sessionKey as string)).toBeNull()
+  })
+})
+
+describe('compression', () => {
+  it('deflates large data (flag ".") and round-trips it; tiny data stays plain (flag ":")', async () => {
+    const store = storeOf()
+    const big = { big: 'x'.repeat(2000), list: Array.from({ length: 50 }, (_, i) => ({ i })) }
+    const bigToken = await tokenFor(store, big)
+    expect(text(bigToken.split('.')[1]!)).toMatch(/^\d+\./)
+    expect(bigToken.length).toBeLessThan(600)
+    expect(await load(store, bigToken)).toEqual(big)
+    const tinyToken = await tokenFor(store, { a: 1 })
+    expect(text(tinyToken.split('.')[1]!)).toMatch(/^\d+:\{"a":1\}$/)
+  })
+
+  it('encrypted tokens compress too', async () => {
+    const store = storeOf({ encrypt: true })
+    const big = { big: 'x'.repeat(2000) }
+    const token = await tokenFor(store, big)
+    expect(token.length).toBeLessThan(400)
+    expect(await load(store, token)).toEqual(big)
+  })
+
+  it('a payload that inflates past maxInflatedSize is refused; data over it is stored plain so it stays loadable', async () => {
+    const big = { big: 'x'.repeat(2000) }
+    const compressed = await tokenFor(storeOf(), big)
+    const capped = storeOf({ maxInflatedSize: 1000 })
+    expect(await load(capped, compressed)).toBeNull()
+    const plain = await tokenFor(capped, big)
+    expect(text(plain.split('.')[1]!)).toMatch(/^\d+:\{"big"/)
+    expect(await load(capped, plain)).toEqual(big)
+  })
+})
+
+describe('size limit', () => {
+  it('differs from Django: over 4096 bytes is SessionTooLarge at save; nothing changes and the session stays usable', async () => {
+    const store = storeOf()
+    const session = store.open(await tokenFor(store, { small: 1 }))
+    const before = session.sessionKey
+    const noise = Buffer.from(crypto.getRandomValues(new Uint8Array(4500))).toString('base64')
+    await session.aset('noise', noise)
+    const err = await session.asave().then(
+      () => null,
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(SessionTooLarge)
+    expect(err).toMatchObject({ code: 'ERR_SESSION_TOO_LARGE', limit: 4096 })
+    expect((err as SessionTooLarge).size).toBeGreaterThan(4096)
+    expect((err as SessionTooLarge).message).toContain(`${(err as SessionTooLarge).size} bytes`)
+    expect(session.sessionKey).toBe(before)
+    expect(await load(store, before as string)).toEqual({ small: 1 })
+    // The same request can recover by storing less.
+    expect(await session.apop('noise')).toBe(noise)
+    await session.aset('b', 2)
+    await session.asave()
+    expect(await load(store, session.sessionKey as string)).toEqual({ small: 1, b: 2 })
+  })
+
+  it('commitSession passes SessionTooLarge on and sets no cookie', async () => {
+    const session = storeOf({ encrypt: true }).open()
+    await session.aset('noise', Buffer.from(crypto.getRandomValues(new Uint8Array(4500))).toString('base64'))
+    await expect(commitSession(session, { hadCookie: false })).rejects.toBeInstanceOf(SessionTooLarge)
+    expect(session.sessionKey).toBeNull()
+  })
+})
+
+describe('bad cookies load as an empty session, never an error', () => {
+  it.each([false, true])('encrypt %s: tampered, truncated, expired, wrong secret, wrong mode, garbage', async (encrypt) => {
+    freeze(M)
+    const store = storeOf({ encrypt })
+    const token = await tokenFor(store, { a: 1 }, 60)
+    const parts = token.split('.')
+    const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1)
+    const bad = [
+      // One character changed in each non-empty part (the JWE's key part is empty).
+      ...parts.flatMap((part, p) => (part ? [parts.map((other, q) => (q === p ? flip(part, Math.floor(part.length / 2)) : other)).join('.')] : [])),
+      token.slice(0, -1),
+      token.slice(0, -10),
+      parts.slice(0, -1).join('.'),
+      token + 'A',
+      token + '.x',
+      await tokenFor(storeOf({ encrypt }, { secret: OTHER }), { a: 1 }),
+      await tokenFor(storeOf({ encrypt: !encrypt }), { a: 1 }),
+      '',
+      'garbage-garbage',
+      'a.b.c',
+      'a.b.c.d.e',
+      '....',
+      'x'.repeat(9000),
+      '🍪🍪🍪🍪🍪🍪🍪🍪',
+    ]
+    for (const value of bad) expect(await load(store, value)).toBeNull()
+    vi.setSystemTime(new Date((T + 61) * 1000))
+    expect(await load(store, token)).toBeNull()
+  })
+
+  it('differs from Django: a bad cookie that was read is deleted by commitSession, not replaced with a signed {} (items 108-109, 152)', async () => {
+    const store = storeOf()
+    const tampered = (await tokenFor(store, { a: 1 })).slice(0, -2)
+    const read = store.open(tampered)
+    expect(await read.aget('a')).toBeUndefined()
+    expect(await read.aisEmpty()).toBe(true)
+    const { cookie, vary } = await commitSession(read, { hadCookie: true })
+    expect([cookie?.value, cookie?.maxAge, vary]).toEqual(['', 0, true])
+    // Untouched, a bad cookie is left alone, as in Django.
+    expect(await commitSession(store.open(tampered), { hadCookie: true })).toEqual({ cookie: null, vary: false })
+  })
+})
+
+describe('encrypted mode', () => {
+  it('is a JWE (dir, A256GCM) whose parts reveal nothing of the data, and a fresh value every save', async () => {
+    const store = storeOf({ encrypt: true })
+    const secretValue = 'top-secret-value-0123456789'
+    const session = store.open()
+    await session.aset('card', secretValue)
+    await session.asave()
+    const token = session.sessionKey as string
+    const parts = token.split('.')
+    expect(parts).toHaveLength(5)
+    expect(JSON.parse(text(parts[0]!))).toEqual({ alg: 'dir', enc: 'A256GCM' })
+    expect(parts[1]).toBe('')
+    for (const part of parts) {
+      expect(text(part)).not.toContain('top-secret')
+      expect(text(part)).not.toContain('card')
+    }
+    expect(token).not.toContain('top-secret')
+    expect(decode(parts[2]!)).toHaveLength(12)
+    expect(decode(parts[4]!)).toHaveLength(16)
+    await session.acycleKey()
+    expect(session.sessionKey).not.toBe(token)
+    expect(await load(store, session.sessionKey as string)).toEqual({ card: secretValue })
+  })
+})
