@@ -572,6 +572,44 @@ describe('§2.9 create', () => {
   })
 })
 
+describe('a change made while a save is in flight', () => {
+  it('is not marked saved by the write that may have missed it: the next asave() writes it', async () => {
+    let release: () => void = () => {}
+    let hold = false
+    const engine: EngineFactory = (settings) => {
+      const inner = memoryEngine()(settings)
+      return {
+        ...inner,
+        save: async (key, write, options) => {
+          // Serialize what this write carries now, then wait: a change made meanwhile is not in it.
+          const fields = [...write.changed]
+          const snapshot = new Map(fields.map((f) => [f, write.data.get(f)]))
+          if (hold) await new Promise<void>((resolve) => (release = resolve))
+          return inner.save(key, { ...write, data: snapshot, changed: new Set(fields) }, options)
+        },
+      }
+    }
+    const store = createSessionStore({ secret: SECRET, engine })
+    const s = store.open()
+    await s.aset('a', 1)
+    await s.asave()
+    hold = true
+    await s.aset('a', 2)
+    const saving = s.asave()
+    await Promise.resolve()
+    await s.aset('b', 3)
+    release()
+    await saving
+    hold = false
+    await s.asave()
+    const reread = store.open(s.sessionKey)
+    expect(await reread.aitems()).toEqual([
+      ['a', 2],
+      ['b', 3],
+    ])
+  })
+})
+
 describe('§2.8 test cookie', () => {
   it('items 84-88: set, worked, delete; deleting twice is SessionKeyError', async () => {
     const { store } = spyStore()

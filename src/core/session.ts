@@ -59,6 +59,8 @@ export class Session<T extends object = SessionData> {
   #replace = false
   /** True once this object has written its current state: a second save with nothing new is skipped. */
   #persisted = false
+  /** Counts changes, so a save knows whether one landed while it was waiting on the engine. */
+  #generation = 0
   readonly #engine: SessionEngine
   readonly #settings: SessionSettings
   readonly #readOnly: boolean
@@ -87,7 +89,7 @@ export class Session<T extends object = SessionData> {
     if (value) {
       this.#writable('modified')
       this.#forceWriteAll = true
-      this.#persisted = false
+      this.#changedSinceSave()
     }
     this.#modified = value
   }
@@ -141,7 +143,7 @@ export class Session<T extends object = SessionData> {
     this.#changed.add(key)
     this.#deleted.delete(key)
     this.#modified = true
-    this.#persisted = false
+    this.#changedSinceSave()
   }
 
   #remove(data: Map<string, unknown>, key: string): void {
@@ -149,7 +151,7 @@ export class Session<T extends object = SessionData> {
     this.#deleted.add(key)
     this.#changed.delete(key)
     this.#modified = true
-    this.#persisted = false
+    this.#changedSinceSave()
   }
 
   // ---- the dict API (catalogue §2.1) ----------------------------------------
@@ -231,7 +233,7 @@ export class Session<T extends object = SessionData> {
     this.#replace = true
     this.accessed = true
     this.#modified = true
-    this.#persisted = false
+    this.#changedSinceSave()
   }
 
   /** Never loads and never sets `accessed` (behaviours 19, 75). */
@@ -269,16 +271,18 @@ export class Session<T extends object = SessionData> {
     if (this.#persisted && this.#key !== null) return
     await this.#session()
     if (this.#key === null) return this.#create(null)
+    const generation = this.#generation
     try {
       this.#key = await this.#engine.save(this.#key, this.#write(false), { mustCreate: false })
     } catch (err) {
       if (err instanceof UpdateError) throw new SessionInterrupted({ cause: err })
       throw err
     }
-    this.#saved()
+    this.#saved(generation)
   }
 
   async #create(oldKey: string | null): Promise<void> {
+    const generation = this.#generation
     const write = this.#write(true)
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const key = newSessionKey()
@@ -290,7 +294,7 @@ export class Session<T extends object = SessionData> {
           if (oldKey !== null) await this.#engine.delete(oldKey)
         }
         this.#modified = true
-        this.#saved()
+        this.#saved(generation)
         return
       } catch (err) {
         if (!(err instanceof CreateError)) throw err
@@ -311,7 +315,17 @@ export class Session<T extends object = SessionData> {
     }
   }
 
-  #saved(): void {
+  #changedSinceSave(): void {
+    this.#persisted = false
+    this.#generation++
+  }
+
+  /**
+   * After a write of the state as it was at `generation`. A change that landed while the engine was
+   * busy may or may not be in that write, so its tracking stays and the next save writes it again.
+   */
+  #saved(generation: number): void {
+    if (generation !== this.#generation) return
     this.#changed.clear()
     this.#deleted.clear()
     this.#replace = false

@@ -1,0 +1,148 @@
+import { cookies } from 'next/headers'
+import { cache } from 'react'
+import { commitSession } from '../core/http.js'
+import { Session, type Expiry } from '../core/session.js'
+import type { SessionStore } from '../store.js'
+import { SessionReadOnly } from '../errors.js'
+
+type CookieJar = Awaited<ReturnType<typeof cookies>>
+
+/**
+ * A session that commits itself: every mutating call writes the store and sets the cookie on
+ * Next's response before its promise resolves, so a `redirect()` (which throws) or an early
+ * return can never lose a change. Mutations run one after another, each with its own commit.
+ */
+class WriteThroughSession<T extends object> extends Session<T> {
+  readonly #jar: CookieJar
+  #hadCookie: boolean
+  /** The last mutation in line: each one, change then commit, starts only after the previous one finished. */
+  #line: Promise<unknown> = Promise.resolve()
+  /** Set while commitSession() runs: its own asave() call must reach the core, not queue behind itself. */
+  #committing = false
+  /** Set while aflush() runs: its inner aclear() must not commit before the store delete. */
+  #flushing = false
+
+  constructor(store: SessionStore<T>, jar: CookieJar) {
+    const value = jar.get(store.settings.cookieName)?.value
+    super(store.engine, store.settings, value)
+    this.#jar = jar
+    this.#hadCookie = value !== undefined
+  }
+
+  /**
+   * Queues `change` and its commit behind every earlier mutation. Run side by side, a change landing
+   * while a commit is writing would be marked saved without having been written (the core clears its
+   * change set when the write returns), and a key cycle could race a save of the old key.
+   */
+  #mutate<R>(change: () => Promise<R>): Promise<R> {
+    const run = this.#line
+      .catch(() => {})
+      .then(async () => {
+        const result = await change()
+        await this.#flush()
+        return result
+      })
+    this.#line = run
+    return run
+  }
+
+  async #flush(): Promise<void> {
+    this.#committing = true
+    let result
+    try {
+      result = await commitSession(this, { hadCookie: this.#hadCookie })
+    } finally {
+      this.#committing = false
+    }
+    if (!result.cookie) return
+    try {
+      this.#jar.set(result.cookie)
+    } catch (err) {
+      // Next refuses outside actions and route handlers (e.g. inside after()): say where to move the write.
+      throw Object.assign(new SessionReadOnly('asave'), { cause: err })
+    }
+    this.#hadCookie = result.cookie.value !== ''
+  }
+
+  override aset<K extends keyof T & string>(key: K, value: T[K]): Promise<void> {
+    return this.#mutate(() => super.aset(key, value))
+  }
+
+  override adelete<K extends keyof T & string>(key: K): Promise<void> {
+    return this.#mutate(() => super.adelete(key))
+  }
+
+  override apop<K extends keyof T & string>(key: K, ...rest: [] | [defaultValue: T[K]]): Promise<T[K]> {
+    return this.#mutate(() => super.apop(key, ...rest))
+  }
+
+  override aupdate(values: Partial<T>): Promise<void> {
+    return this.#mutate(() => super.aupdate(values))
+  }
+
+  override asetdefault<K extends keyof T & string>(key: K, value: T[K]): Promise<T[K]> {
+    return this.#mutate(() => super.asetdefault(key, value))
+  }
+
+  override aclear(): Promise<void> {
+    // aflush() calls aclear() first: its own commit follows the store delete.
+    return this.#flushing ? super.aclear() : this.#mutate(() => super.aclear())
+  }
+
+  override aflush(): Promise<void> {
+    return this.#mutate(async () => {
+      this.#flushing = true
+      try {
+        await super.aflush()
+      } finally {
+        this.#flushing = false
+      }
+    })
+  }
+
+  override acycleKey(): Promise<void> {
+    return this.#mutate(() => super.acycleKey())
+  }
+
+  override asetExpiry(value: Expiry): Promise<void> {
+    return this.#mutate(() => super.asetExpiry(value))
+  }
+
+  override asetTestCookie(): Promise<void> {
+    return this.#mutate(() => super.asetTestCookie())
+  }
+
+  override adeleteTestCookie(): Promise<void> {
+    return this.#mutate(() => super.adeleteTestCookie())
+  }
+
+  /** Commits now: needed only after changing a nested value in place and setting `modified = true`. */
+  override asave(): Promise<void> {
+    return this.#committing ? super.asave() : this.#mutate(async () => {})
+  }
+}
+
+/**
+ * `getSession()` for a store: read-only and loaded once per request in server components,
+ * read-write with automatic commits in server actions and route handlers.
+ */
+export function sessionGetter<T extends object>(store: SessionStore<T>): () => Promise<Session<T>> {
+  // React memoises cache() functions only while it renders server components (react.dev/reference/react/cache:
+  // "outside of a component … will not use the cache"). Two calls giving one object therefore means we are
+  // rendering, where Next forbids cookie writes; in actions and route handlers they give two objects.
+  const renderMarker = cache(() => ({}))
+  const renderSession = cache(async () => store.open((await cookies()).get(store.settings.cookieName)?.value, { readOnly: true }))
+  // Outside React's render there is no cache(): one session per request's cookie jar instead.
+  const writable = new WeakMap<CookieJar, WriteThroughSession<T>>()
+
+  return async function getSession(): Promise<Session<T>> {
+    if (renderMarker() === renderMarker()) return renderSession()
+    const jar = await cookies()
+    let session = writable.get(jar)
+    if (!session) {
+      session = new WriteThroughSession(store, jar)
+      writable.set(jar, session)
+    }
+    return session
+  }
+}
