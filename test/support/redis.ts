@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net'
+import { freePort } from './ports.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 const REDIS_BINARY = '/usr/bin/redis-server'
@@ -33,16 +34,6 @@ function ping(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolea
   })
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function spawnPrivate(binary: string): Promise<RedisHandle | null> {
   const port = await freePort()
