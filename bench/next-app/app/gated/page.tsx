@@ -1,0 +1,3 @@
+export default function Gated() {
+  return <p>Signed in.</p>
+}

@@ -1,0 +1,32 @@
+import { NextResponse, type NextRequest } from 'next/server'
+import type { EngineFactory } from 'edge-session'
+import { cookieEngine } from 'edge-session/cookie'
+import { createNextSession } from 'edge-session/next'
+
+async function engineFromEnv(): Promise<EngineFactory> {
+  return process.env.SESSION_ENGINE === 'upstash' ? (await import('edge-session/upstash')).upstashEngine() : cookieEngine()
+}
+
+const mode = process.env.BENCH_MODE ?? 'gate'
+const { sessionMiddleware, store } = createNextSession<{ user?: string }>({ engine: await engineFromEnv() })
+const gate = sessionMiddleware({
+  protect: ['/gated'],
+  allow: async (session) => (await session.aget('user')) !== undefined,
+  loginUrl: '/login',
+  slidingRefresh: mode === 'sliding',
+})
+
+export async function middleware(request: NextRequest) {
+  if (mode === 'bare') return NextResponse.next()
+  if (mode === 'read') {
+    // The session read alone, without the adapter's gate, commit and Vary: tells their costs apart.
+    const session = store.open(request.cookies.get(store.settings.cookieName)?.value)
+    if ((await session.aget('user')) === undefined) return NextResponse.redirect(new URL('/login', request.url))
+    return NextResponse.next()
+  }
+  return gate(request)
+}
+
+export const config = {
+  matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'],
+}

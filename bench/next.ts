@@ -1,0 +1,198 @@
+/**
+ * Part 3: middleware gating on `next start`. Builds bench/next-app (see its README) once into
+ * bench/.out, starts one `next start` per configuration on 127.0.0.1:3200–3299, and loads them with
+ * autocannon from this process, in interleaved rounds so that drift hits every configuration alike.
+ */
+import autocannon from 'autocannon'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startUpstashServer } from '../scripts/upstash-rest-server.js'
+import { startRedis } from '../test/support/redis.js'
+import { commitSession, createSessionStore, cookieEngine } from '../src/index.js'
+import { upstashEngine } from '../src/engines/upstash.js'
+import { machine, median, root, table, version, writeSection } from './harness.js'
+
+const SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz'
+const APP = `${root}/bench/.out/next-app`
+const DIST = 'dist-bench'
+const ROUNDS = Number(process.env.BENCH_NEXT_ROUNDS ?? 8)
+const SECONDS = Number(process.env.BENCH_NEXT_SECONDS ?? 2)
+const CONNECTIONS = 10
+const log = (s: string) => process.stderr.write(`${s}\n`)
+
+/** Hash of everything the build depends on that can change: the app and edge-session's sources. */
+function inputsHash(): string {
+  const h = createHash('sha256')
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = `${dir}/${entry.name}`
+      if (entry.isDirectory()) walk(p)
+      else h.update(p).update(readFileSync(p))
+    }
+  }
+  walk(`${root}/bench/next-app`)
+  walk(`${root}/src`)
+  h.update(version('next'))
+  return h.digest('hex')
+}
+
+function build(): string {
+  const hash = inputsHash()
+  const stamp = `${APP}/${DIST}/.bench-inputs`
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && existsSync(`${APP}/${DIST}/BUILD_ID`)) {
+    log('next: reusing the build (inputs unchanged)')
+    return 'reused from an earlier run with identical inputs'
+  }
+  rmSync(APP, { recursive: true, force: true })
+  mkdirSync(APP, { recursive: true })
+  cpSync(`${root}/bench/next-app`, APP, { recursive: true })
+  symlinkSync(`${root}/node_modules`, `${APP}/node_modules`)
+  writeFileSync(`${APP}/package.json`, JSON.stringify({ name: 'edge-session-bench-app', private: true, type: 'module' }))
+  // edge-session resolves to the working tree's sources, as the root tsconfig maps it for the demo app.
+  const tsconfig = JSON.parse(readFileSync(`${APP}/tsconfig.json`, 'utf8'))
+  tsconfig.compilerOptions.baseUrl = '.'
+  tsconfig.compilerOptions.paths = Object.fromEntries(
+    Object.entries(JSON.parse(readFileSync(`${root}/tsconfig.json`, 'utf8')).compilerOptions.paths as Record<string, string[]>).map(
+      ([name, [target]]) => [name, [`../../../${target!.replace(/^\.\//, '')}`]],
+    ),
+  )
+  writeFileSync(`${APP}/tsconfig.json`, JSON.stringify(tsconfig, null, 2))
+  log('next: building bench/next-app (next build --webpack)…')
+  const t0 = performance.now()
+  const r = spawnSync(`${root}/node_modules/.bin/next`, ['build', '--webpack'], {
+    cwd: APP,
+    env: { ...process.env, NEXT_DIST_DIR: DIST, NEXT_TELEMETRY_DISABLED: '1', SESSION_SECRET: SECRET },
+    encoding: 'utf8',
+  })
+  if (r.status !== 0) throw new Error(`next build failed:\n${r.stdout}\n${r.stderr}`)
+  const manifest = readFileSync(`${APP}/${DIST}/server/middleware-manifest.json`, 'utf8')
+  if (!manifest.includes('"/"')) throw new Error('next build produced no edge middleware')
+  writeFileSync(stamp, hash)
+  return `built in ${((performance.now() - t0) / 1000).toFixed(0)} s`
+}
+
+interface Server {
+  label: string
+  port: number
+  child: ChildProcess
+  cookie: string
+}
+
+async function startNext(label: string, port: number, env: Record<string, string>, cookie: string): Promise<Server> {
+  const child = spawn(`${root}/node_modules/.bin/next`, ['start', '-H', '127.0.0.1', '-p', String(port)], {
+    cwd: APP,
+    env: { ...process.env, NODE_ENV: 'production', NEXT_DIST_DIR: DIST, NEXT_TELEMETRY_DISABLED: '1', SESSION_SECRET: SECRET, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`next start (${label}) exited: ${stderr}`)
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/gated`, { headers: { cookie }, redirect: 'manual' })
+      if (res.status !== 200) throw new Error(`${label}: /gated answered ${res.status} with a valid session cookie (${await res.text()})`.slice(0, 300))
+      return { label, port, child, cookie }
+    } catch (err) {
+      if (err instanceof Error && err.message.includes('answered')) throw err
+      await sleep(100)
+    }
+  }
+  throw new Error(`next start (${label}) did not answer on ${port}`)
+}
+
+async function load(server: Server, seconds: number): Promise<autocannon.Result> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${server.port}/gated`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { cookie: server.cookie },
+  })
+  if (result.non2xx || result.errors || result.timeouts) {
+    throw new Error(`${server.label}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`)
+  }
+  return result
+}
+
+async function main(): Promise<void> {
+  const startMachine = machine()
+  const built = build()
+  const redis = await startRedis()
+  if (!redis) throw new Error('next part: no redis-server for the Upstash engine.')
+  const upstash = await startUpstashServer({ token: 'bench-token', redisUrl: redis.url, port: 0 })
+  const servers: Server[] = []
+  try {
+    // A signed-in session for each engine, made with the same secret the servers use.
+    const cookieStore = createSessionStore({ secret: SECRET, engine: cookieEngine() })
+    const upstashEnv = { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token }
+    const upstashStore = createSessionStore({ secret: SECRET, engine: upstashEngine({ redis: { url: upstash.url, token: upstash.token } }) })
+    const signIn = async (store: typeof cookieStore) => {
+      const s = store.open()
+      await s.aset('user', 'ada')
+      const { cookie } = await commitSession(s, { hadCookie: false })
+      return `sessionid=${cookie!.value}`
+    }
+    const cookieCookie = await signIn(cookieStore)
+    const upstashCookie = await signIn(upstashStore)
+
+    const configs: [string, Record<string, string>, string][] = [
+      ['bare: same middleware, no session read', { BENCH_MODE: 'bare', SESSION_ENGINE: 'cookie' }, cookieCookie],
+      ['gate, cookie engine', { BENCH_MODE: 'gate', SESSION_ENGINE: 'cookie' }, cookieCookie],
+      ['read only, cookie engine (`open` + `aget`, no adapter)', { BENCH_MODE: 'read', SESSION_ENGINE: 'cookie' }, cookieCookie],
+      ['gate, Upstash engine (1 request)', { BENCH_MODE: 'gate', SESSION_ENGINE: 'upstash', ...upstashEnv }, upstashCookie],
+      ['gate + slidingRefresh, cookie engine (verify + sign)', { BENCH_MODE: 'sliding', SESSION_ENGINE: 'cookie' }, cookieCookie],
+      ['gate + slidingRefresh, Upstash engine (2 requests)', { BENCH_MODE: 'sliding', SESSION_ENGINE: 'upstash', ...upstashEnv }, upstashCookie],
+    ]
+    let port = 3200 + Math.floor(Math.random() * 80)
+    for (const [label, env, cookie] of configs) servers.push(await startNext(label, port++, env, cookie))
+    log(`next: ${servers.length} servers up; warming up`)
+    for (const s of servers) await load(s, 2)
+
+    const samples = new Map<string, { rps: number[]; p50: number[]; p99: number[] }>(servers.map((s) => [s.label, { rps: [], p50: [], p99: [] }]))
+    const upstashRequests = new Map<string, number>()
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let k = 0; k < servers.length; k++) {
+        const s = servers[(k + r) % servers.length]!
+        upstash.stats.reset()
+        const res = await load(s, SECONDS)
+        const x = samples.get(s.label)!
+        x.rps.push(res.requests.average)
+        x.p50.push(res.latency.p50)
+        x.p99.push(res.latency.p99)
+        if (s.label.includes('Upstash')) upstashRequests.set(s.label, upstash.stats.total / res.requests.total)
+      }
+      log(`next: round ${r + 1}/${ROUNDS}`)
+    }
+
+    const bare = median(samples.get(servers[0]!.label)!.rps)
+    const rows = servers.map((s) => {
+      const x = samples.get(s.label)!
+      const rps = median(x.rps)
+      const perReq = upstashRequests.get(s.label)
+      return [s.label, rps.toFixed(0), `${(rps / bare).toFixed(3)}×`, median(x.p50).toFixed(1), median(x.p99).toFixed(1), perReq === undefined ? '–' : perReq.toFixed(2)]
+    })
+    const gateRatio = median(samples.get(servers[1]!.label)!.rps) / bare
+    const out = [
+      '## 3. Middleware gating on `next start`',
+      '',
+      `Run ${new Date().toISOString()} — ${startMachine}. Not pinned. Load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`,
+      `Versions: next ${version('next')}, autocannon ${version('autocannon')}. Build: ${built}.`,
+      '',
+      `Method: bench/next-app (its README says what it is) built with \`next build --webpack\` into its own dist dir, one \`next start\` per configuration on 127.0.0.1:3200–3299 (all up at once, idle unless loaded), middleware on the edge runtime. autocannon runs in the bench process on the same 2-core machine: ${CONNECTIONS} connections, \`GET /gated\` with a valid signed-in session cookie, every response checked to be 2xx (a redirect to /login would fail the run). ${ROUNDS} interleaved rounds of ${SECONDS} s per configuration after a 2 s warm-up each; medians of the rounds. The Upstash engine talks to the local Upstash REST server (in the bench process) in front of a private redis-server. Server, load generator and REST server share 2 cores, so absolute numbers are low; the ratio to \`bare\` is the result.`,
+      '',
+      table(['configuration', 'req/s', '× bare', 'p50 ms', 'p99 ms', 'Upstash requests per page'], rows, ['l', 'r', 'r', 'r', 'r', 'r']),
+      '',
+      `Target (issue 5): gated page ≥ 0.95× the requests/s of the same middleware without a session read (cookie engine): ${gateRatio.toFixed(3)}× — ${gateRatio >= 0.95 ? 'met' : '**missed**'}.`,
+    ].join('\n')
+    console.log(out)
+    writeSection('next', out)
+  } finally {
+    for (const s of servers) s.child.kill('SIGTERM')
+    await upstash.close()
+    await redis.stop()
+  }
+}
+
+await main()

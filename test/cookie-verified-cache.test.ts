@@ -1,0 +1,74 @@
+// The cookie engine remembers cookies it has verified (src/engines/cookie.ts, VERIFIED_CACHE_SIZE):
+// a remembered cookie must behave exactly as one verified afresh.
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { cookieEngine, createSessionStore } from '../src/index.js'
+
+const SECRET = 'a test secret of thirty-two bytes'
+const T0 = new Date('2024-01-01T12:00:00Z')
+
+afterEach(() => {
+  vi.useRealTimers()
+  vi.restoreAllMocks()
+})
+
+describe.each([false, true])('cookie engine, encrypt: %s, verified-cookie cache', (encrypt) => {
+  const newStore = () => createSessionStore({ secret: SECRET, engine: cookieEngine({ encrypt }) })
+
+  async function tokenFor(store: ReturnType<typeof newStore>, data: Record<string, unknown>, expiry?: number): Promise<string> {
+    const session = store.open()
+    await session.aupdate(data)
+    if (expiry !== undefined) await session.asetExpiry(expiry)
+    await session.asave()
+    return session.sessionKey!
+  }
+
+  it('verifies a cookie once, then loads it again without a crypto call', async () => {
+    const store = newStore()
+    const token = await tokenFor(store, { user: 'ada' })
+    const calls = vi.spyOn(crypto.subtle, encrypt ? 'decrypt' : 'verify')
+    expect(await store.open(token).aget('user')).toBe('ada')
+    expect(await store.open(token).aget('user')).toBe('ada')
+    expect(calls).toHaveBeenCalledTimes(1)
+  })
+
+  it('still enforces the expiry of a remembered cookie', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(T0)
+    const store = newStore()
+    const token = await tokenFor(store, { user: 'ada' }, 60)
+    expect(await store.open(token).aget('user')).toBe('ada')
+    vi.setSystemTime(new Date(T0.getTime() + 60_000))
+    const expired = store.open(token)
+    expect(await expired.aget('user')).toBeUndefined()
+    expect(expired.sessionKey).toBeNull()
+  })
+
+  it('hands each load its own objects: a change in place does not reach the next load', async () => {
+    const store = newStore()
+    const token = await tokenFor(store, { cart: { items: ['tea'] } })
+    const first = (await store.open(token).aget('cart')) as { items: string[] }
+    first.items.push('scones')
+    expect(await store.open(token).aget('cart')).toEqual({ items: ['tea'] })
+  })
+
+  it('never remembers a cookie that failed: a tampered one is refused every time', async () => {
+    const store = newStore()
+    const token = await tokenFor(store, { user: 'ada' })
+    // Inside the signature (JWS) or the tag (JWE), so the check runs and fails.
+    const i = token.length - 2
+    const bad = token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1)
+    const calls = vi.spyOn(crypto.subtle, encrypt ? 'decrypt' : 'verify')
+    for (let n = 0; n < 3; n++) expect(await store.open(bad).aget('user')).toBeUndefined()
+    expect(calls).toHaveBeenCalledTimes(3)
+  })
+
+  it('stays bounded: after 256 other cookies, the first is verified again', async () => {
+    const store = newStore()
+    const first = await tokenFor(store, { n: 0 })
+    await store.open(first).aget('n')
+    for (let n = 1; n <= 256; n++) await store.open(await tokenFor(store, { n })).aget('n')
+    const calls = vi.spyOn(crypto.subtle, encrypt ? 'decrypt' : 'verify')
+    expect(await store.open(first).aget('n')).toBe(0)
+    expect(calls).toHaveBeenCalledTimes(1)
+  })
+})
