@@ -1,3 +1,4 @@
+// Checked by tsc (npm test runs `npm run typecheck` first): the @ts-expect-error lines fail the build if they stop erroring.
 import { describe, expectTypeOf, it } from 'vitest'
 import { createSessionStore, memoryEngine, type Session } from '../src/index.js'
 
