@@ -270,6 +270,31 @@ describe.skipIf(!haveChromium).each(engines)('demo app, $name engine', (engine) 
     expect(serverErrors()).toEqual([])
   })
 
+  it(
+    engine.name === 'upstash'
+      ? 'revokes at logout: a copy of the session cookie replayed after logout is not signed in'
+      : 'cannot revoke (documented): a copy of the signed cookie replayed after logout is still signed in until it expires',
+    async (ctx) => {
+      await fresh(ctx)
+      await login({ remember: true })
+      const copied = (await sessionCookie())!
+      await Promise.all([page.waitForURL('**/login'), page.click('text=Log out')])
+      expect(await sessionCookie()).toBeUndefined()
+
+      await context.addCookies([copied])
+      await page.goto('/account')
+      if (engine.name === 'upstash') {
+        expect(new URL(page.url()).pathname).toBe('/login')
+        // The middleware loaded the key, found no record, and deleted the stale cookie.
+        expect(await sessionCookie()).toBeUndefined()
+      } else {
+        expect(new URL(page.url()).pathname).toBe('/account')
+        await expect(page.getByTestId('user').textContent()).resolves.toBe('Ada Lovelace (ada)')
+      }
+      expect(serverErrors()).toEqual([])
+    },
+  )
+
   it('treats a tampered cookie as anonymous, without a 500', async (ctx) => {
     await fresh(ctx)
     await login({ remember: true })
