@@ -1,4 +1,4 @@
-import { CompactSign } from 'jose'
+import { CompactEncrypt, CompactSign, compactDecrypt } from 'jose'
 const GOLDEN = 'eyJhbGciOiJIUzI1NiJ9.MTcwNTMyMDAwMDp7ImEiOiJiIn0.PX5irWMMXOkNoHOPkJT7LlBcHw2Sx9RxHh0LhYZz_RM'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { commitSession, cookieEngine, createSessionStore, SessionTooLarge, type SessionOptions } from '../src/index.js'
@@ -272,5 +272,21 @@ describe('encrypted mode', () => {
     await session.acycleKey()
     expect(session.sessionKey).not.toBe(token)
     expect(await load(store, session.sessionKey as string)).toEqual({ card: secretValue })
+  })
+
+  it('is the JWE jose reads and writes: jose decrypts our cookie, and a cookie jose encrypted loads', async () => {
+    // The engine seals on Web Crypto itself (to keep jose's JWE out of edge bundles): the format must not move.
+    const key = await deriveKey(SECRET, 'edge-session/cookie A256GCM', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt'])
+    const store = storeOf({ encrypt: true })
+    const ours = await tokenFor(store, { a: 'b', long: 'x'.repeat(300) })
+    const { plaintext, protectedHeader } = await compactDecrypt(ours, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] })
+    expect(protectedHeader).toEqual({ alg: 'dir', enc: 'A256GCM' })
+    expect(plaintext[String(Math.floor(Date.now() / 1000) + COOKIE_AGE).length]).toBe(0x2e) // deflated, inside the JWE
+    const payload = new TextEncoder().encode(`${Math.floor(Date.now() / 1000) + 60}:{"from":"jose"}`)
+    const theirs = await new CompactEncrypt(payload).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(key)
+    expect(await load(store, theirs)).toEqual({ from: 'jose' })
+    // The same header with its members swapped is a valid JWE, but not one we write: refused.
+    const swapped = await new CompactEncrypt(payload).setProtectedHeader({ enc: 'A256GCM', alg: 'dir' }).encrypt(key)
+    expect(await load(store, swapped)).toBeNull()
   })
 })

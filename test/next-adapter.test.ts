@@ -286,7 +286,7 @@ const jar = vi.hoisted(() => {
   return state
 })
 
-vi.mock('next/headers', () => ({ cookies: async () => jar.api }))
+vi.mock('next/headers.js', () => ({ cookies: async () => jar.api }))
 
 vi.mock('react', async (original) => {
   const react = await original<typeof import('react')>()

@@ -1,4 +1,4 @@
-import { NextResponse, type NextRequest } from 'next/server'
+import { NextResponse, type NextRequest } from 'next/server.js'
 import { commitSession } from '../core/http.js'
 import type { Session } from '../core/session.js'
 import type { SessionCookie } from '../lib/cookie.js'

@@ -1,4 +1,4 @@
-import { cookies } from 'next/headers'
+import { cookies } from 'next/headers.js'
 import { cache } from 'react'
 import { commitSession } from '../core/http.js'
 import { Session, type Expiry } from '../core/session.js'
