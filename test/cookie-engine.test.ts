@@ -1,7 +1,7 @@
 import { CompactEncrypt, CompactSign, compactDecrypt } from 'jose'
 const GOLDEN = 'eyJhbGciOiJIUzI1NiJ9.MTcwNTMyMDAwMDp7ImEiOiJiIn0.PX5irWMMXOkNoHOPkJT7LlBcHw2Sx9RxHh0LhYZz_RM'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { commitSession, cookieEngine, createSessionStore, SessionTooLarge, type SessionOptions } from '../src/index.js'
+import { commitSession, cookieEngine, createSessionStore, SessionConfigError, SessionTooLarge, type SessionOptions } from '../src/index.js'
 import type { CookieEngineOptions } from '../src/engines/cookie.js'
 import { deriveKey } from '../src/lib/crypto.js'
 
@@ -162,6 +162,13 @@ describe('compression', () => {
     const token = await tokenFor(store, big)
     expect(token.length).toBeLessThan(400)
     expect(await load(store, token)).toEqual(big)
+  })
+
+  it('refuses a maxInflatedSize that is not a positive whole number, naming the option', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => cookieEngine({ maxInflatedSize: bad })).toThrow(SessionConfigError)
+      expect(() => cookieEngine({ maxInflatedSize: bad })).toThrow(/"maxInflatedSize"/)
+    }
   })
 
   it('a payload that inflates past maxInflatedSize is refused; data over it is stored plain so it stays loadable', async () => {

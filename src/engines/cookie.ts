@@ -9,7 +9,7 @@
 import { CompactSign, base64url, compactVerify } from 'jose'
 import type { EngineFactory, SessionEngine, SessionWrite } from '../core/engine.js'
 import type { SessionSettings } from '../core/settings.js'
-import { SessionTooLarge } from '../errors.js'
+import { SessionConfigError, SessionTooLarge } from '../errors.js'
 import { deflate, inflate } from '../lib/compress.js'
 import { cookieAttributes, serializeCookie } from '../lib/cookie.js'
 import { deriveKey, utf8 } from '../lib/crypto.js'
@@ -171,6 +171,9 @@ function encodePayload(write: SessionWrite, settings: SessionSettings, maxInflat
  */
 export function cookieEngine(options: CookieEngineOptions = {}): EngineFactory {
   const maxInflated = options.maxInflatedSize ?? 64 * 1024
+  if (!Number.isInteger(maxInflated) || maxInflated < 1) {
+    throw new SessionConfigError('maxInflatedSize', 'must be a positive whole number of bytes.')
+  }
   return (settings): SessionEngine => {
     const secrets = [settings.secret, ...settings.secretFallbacks]
     const codec = options.encrypt
