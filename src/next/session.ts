@@ -30,9 +30,8 @@ class WriteThroughSession<T extends object> extends Session<T> {
   }
 
   /**
-   * Queues `change` and its commit behind every earlier mutation. Run side by side, a change landing
-   * while a commit is writing would be marked saved without having been written (the core clears its
-   * change set when the write returns), and a key cycle could race a save of the old key.
+   * Queues `change` and its commit behind every earlier mutation. Run side by side, a key cycle could
+   * race a save of the old key, and the cookies set on the response could arrive out of order.
    */
   #mutate<R>(change: () => Promise<R>): Promise<R> {
     const run = this.#line
