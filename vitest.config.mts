@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 180_000,
-    // Browser and server suites share ports and the one Next build; the unit suites are fast anyway.
     fileParallelism: true,
+    // The JSON report lets .ci/run end with a plain "N passed, N failed" line that CI can read.
+    reporters: ['default', ['json', { outputFile: 'test/.tmp/vitest-report.json' }]],
   },
 })
