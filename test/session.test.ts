@@ -323,6 +323,20 @@ describe('§2.2 accessed / modified (items 18-31)', () => {
 })
 
 describe('§2.3 serialization', () => {
+  it('checks a value at aset with the serializer\'s validate() when it has one, else with dumps()', async () => {
+    const withValidate = { ...jsonSerializer, dumps: vi.fn(jsonSerializer.dumps), validate: vi.fn(jsonSerializer.validate!) }
+    const a = createSessionStore({ secret: SECRET, engine: memoryEngine(), serializer: withValidate }).open()
+    await a.aset('k', { n: 1 })
+    expect(withValidate.validate).toHaveBeenCalledWith({ n: 1 }, 'k')
+    expect(withValidate.dumps).not.toHaveBeenCalled()
+
+    const dumpsOnly = { dumps: vi.fn(jsonSerializer.dumps), loads: jsonSerializer.loads }
+    const b = createSessionStore({ secret: SECRET, engine: memoryEngine(), serializer: dumpsOnly }).open()
+    await b.aset('k', { n: 1 })
+    expect(dumpsOnly.dumps).toHaveBeenCalledWith({ n: 1 }, 'k')
+    await expect(b.aset('d', new Date() as never)).rejects.toBeInstanceOf(SessionSerializationError)
+  })
+
   it('differs from Django: a value JSON cannot keep is refused at aset, naming the key (Django fails later, at save)', async () => {
     const { store, calls } = spyStore()
     const s = store.open()

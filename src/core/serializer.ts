@@ -8,6 +8,11 @@ import { SessionSerializationError } from '../errors.js'
 export interface Serializer {
   dumps(value: unknown, key?: string): string
   loads(text: string): unknown
+  /**
+   * Optional: throws where `dumps` would, without encoding. The core checks each value as it is set;
+   * without `validate` it calls `dumps` and discards the text.
+   */
+  validate?(value: unknown, key?: string): void
 }
 
 /** JSON's value space: what `jsonSerializer` round-trips exactly. */
@@ -73,6 +78,9 @@ export const jsonSerializer: Serializer = {
   dumps(value, key) {
     check(value, key, '', new Set())
     return JSON.stringify(value)
+  },
+  validate(value, key) {
+    check(value, key, '', new Set())
   },
   loads(text) {
     return JSON.parse(text)

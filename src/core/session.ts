@@ -136,9 +136,15 @@ export class Session<T extends object = SessionData> {
     if (key.startsWith('_')) throw new SessionReservedKeyError(key)
   }
 
+  #validate(value: unknown, key: string): void {
+    const { serializer } = this.#settings
+    if (serializer.validate) serializer.validate(value, key)
+    else serializer.dumps(value, key)
+  }
+
   #put(data: Map<string, unknown>, key: string, value: unknown): void {
     // Refuse now, with the key in the message, rather than at save time far from the cause.
-    this.#settings.serializer.dumps(value, key)
+    this.#validate(value, key)
     data.set(key, value)
     this.#changed.add(key)
     this.#deleted.delete(key)
@@ -199,7 +205,7 @@ export class Session<T extends object = SessionData> {
     for (const [key] of entries) this.#checkKey('aupdate', key)
     this.#writable('aupdate')
     const data = await this.#session()
-    for (const [key, value] of entries) this.#settings.serializer.dumps(value, key)
+    for (const [key, value] of entries) this.#validate(value, key)
     for (const [key, value] of entries) this.#put(data, key, value)
     this.#modified = true
   }

@@ -126,5 +126,6 @@ export function resolveSettings(options: SessionOptions = {}): SessionSettings {
   }
   const s = settings.serializer
   check(typeof s?.dumps === 'function' && typeof s?.loads === 'function', 'serializer', 'must have dumps(value) and loads(text) functions.')
+  check(s.validate === undefined || typeof s.validate === 'function', 'serializer', 'has a validate that is not a function.')
   return Object.freeze(settings)
 }
