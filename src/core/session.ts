@@ -145,6 +145,11 @@ export class Session<T extends object = SessionData> {
   #put(data: Map<string, unknown>, key: string, value: unknown): void {
     // Refuse now, with the key in the message, rather than at save time far from the cause.
     this.#validate(value, key)
+    this.#store(data, key, value)
+  }
+
+  /** Sets a value already validated. */
+  #store(data: Map<string, unknown>, key: string, value: unknown): void {
     data.set(key, value)
     this.#changed.add(key)
     this.#deleted.delete(key)
@@ -205,8 +210,9 @@ export class Session<T extends object = SessionData> {
     for (const [key] of entries) this.#checkKey('aupdate', key)
     this.#writable('aupdate')
     const data = await this.#session()
+    // All or nothing: every value is checked before the first is set.
     for (const [key, value] of entries) this.#validate(value, key)
-    for (const [key, value] of entries) this.#put(data, key, value)
+    for (const [key, value] of entries) this.#store(data, key, value)
     this.#modified = true
   }
 
