@@ -1,13 +1,17 @@
 import type { NextRequest } from 'next/server'
-import { sessionMiddleware } from './lib/session'
+import { flash, sessionMiddleware, signedIn } from './lib/session'
 
 declare const EdgeRuntime: string | undefined
 
+// middleware.ts runs on the edge runtime; Next 16 prefers proxy.ts (Node) and warns about this file
+// on every build. The demo keeps it to show the edge runtime; README "Quick start" says when to pick which.
 const gate = sessionMiddleware({
   protect: ['/account', '/preferences'],
-  allow: async (session) => (await session.aget('user')) !== undefined,
+  allow: signedIn,
   loginUrl: '/login',
   slidingRefresh: true,
+  // Pending flash messages are handed to the page on the next visit and their cookie deleted.
+  flash,
 })
 
 export async function middleware(request: NextRequest) {

@@ -11,14 +11,15 @@ export default function config(phase) {
     )
   }
   return {
+    // What create-next-app writes for Next 16: the demo runs as a new app would.
+    cacheComponents: true,
+    partialPrefetching: true,
     // Tests and benchmarks build side by side into their own directories.
     distDir: process.env.NEXT_DIST_DIR || '.next',
-    typescript: { ignoreBuildErrors: process.env.EDGE_SESSION_SKIP_TYPECHECK === '1' },
-    // edge-session's sources import './x.js' for './x.ts' (TypeScript's ESM rule). Webpack maps that
-    // with extensionAlias; Turbopack in Next 16.4 cannot yet (vercel/next.js#82945), hence `--webpack`.
-    webpack(webpackConfig) {
-      webpackConfig.resolve.extensionAlias = { '.js': ['.ts', '.tsx', '.js'], '.mjs': ['.mts', '.mjs'] }
-      return webpackConfig
+    typescript: {
+      // The demo imports edge-session through package.json "exports" (dist/), like an app; see tsconfig.app.json.
+      tsconfigPath: 'tsconfig.app.json',
+      ignoreBuildErrors: process.env.EDGE_SESSION_SKIP_TYPECHECK === '1',
     },
   }
 }

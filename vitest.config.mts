@@ -1,6 +1,21 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
 import { defineConfig } from 'vitest/config'
 
+/**
+ * `edge-session/...` imports (the demo's, a README example's) resolve to the sources, as tsconfig.json's
+ * `paths` say for the type checker: otherwise they would reach a stale or missing dist/.
+ */
+const tsconfig = ts.parseConfigFileTextToJson('tsconfig.json', readFileSync(new URL('./tsconfig.json', import.meta.url), 'utf8'))
+const paths = (tsconfig.config as { compilerOptions: { paths: Record<string, [string]> } }).compilerOptions.paths
+const alias = Object.entries(paths).map(([name, [target]]) => ({
+  find: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`),
+  replacement: fileURLToPath(new URL(target, import.meta.url)),
+}))
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,

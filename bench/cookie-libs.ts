@@ -31,7 +31,7 @@ export function edgeEngine(encrypt: boolean): CookieLib {
 
 function saveWith(engine: SessionEngine, payload: Payload, expiryAge: number): Promise<string> {
   const data = new Map(Object.entries(payload))
-  return engine.save('', { data, changed: new Set(data.keys()), deleted: new Set(), replace: true, expiryAge }, { mustCreate: true })
+  return engine.save('', { data, changed: new Set(data.keys()), deleted: new Set(), replace: true, expiryAge, expiryAgeOf: () => expiryAge }, { mustCreate: true })
 }
 
 /** Distinct cookies of equal size: the same data with expiries 1000 s apart (apart even if making them takes a while). */

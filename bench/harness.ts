@@ -3,7 +3,7 @@
  * (A B C … A B C …) so drift on a shared machine (other processes, thermal, GC) hits every row alike.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 
@@ -70,12 +70,18 @@ export function table(head: string[], rows: (string | number)[][], align?: ('l' 
   return [line(head), line(a.map((x) => (x === 'l' ? '---' : '---:'))), ...rows.map(line)].join('\n')
 }
 
+/** The bench's own peers (bench/package.json): they resolve from bench/node_modules, everything else from the root's. */
+const benchPeers = new Set(Object.keys((JSON.parse(readFileSync(`${root}/bench/package.json`, 'utf8')) as { dependencies: Record<string, string> }).dependencies))
+
+/** The installed version of `pkg`, from where the bench's imports of it resolve. */
 export function version(pkg: string): string {
-  try {
-    return JSON.parse(readFileSync(`${root}/node_modules/${pkg}/package.json`, 'utf8')).version as string
-  } catch {
-    return 'not installed'
+  const dirs = [`${root}/node_modules`, `${root}/bench/node_modules`]
+  for (const dir of benchPeers.has(pkg) ? dirs.reverse() : dirs) {
+    try {
+      return JSON.parse(readFileSync(`${dir}/${pkg}/package.json`, 'utf8')).version as string
+    } catch {}
   }
+  return 'not installed'
 }
 
 export function machine(): string {
@@ -94,7 +100,7 @@ export function machine(): string {
 export function writeSection(part: string, body: string): void {
   const begin = `<!-- bench:${part} -->`
   const end = `<!-- /bench:${part} -->`
-  const order = ['cookie', 'upstash', 'next', 'bundle']
+  const order = ['summary', 'cookie', 'upstash', 'next', 'bundle', 'runtimes']
   let text = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : header()
   const block = `${begin}\n${body.trim()}\n${end}`
   const at = text.indexOf(begin)
@@ -113,8 +119,29 @@ function header(): string {
   return [
     '# edge-session benchmarks',
     '',
-    'Written by `npm run bench` (`npm run bench -- cookie|upstash|next|bundle` reruns one part and rewrites only its section).',
+    'Written by `npm run bench` (`npm run bench -- cookie|upstash|next|bundle|runtimes` reruns one part and rewrites only its section; a full run also rewrites the summary of targets at the top). The notes at the end are written by hand.',
     'Every number below comes from a real run on the machine named in its section; peers are measured in the same run.',
     '',
   ].join('\n')
+}
+
+/** One target of an issue, as a part measured it: run.ts prints them all, met or missed, after the run. */
+export interface TargetResult {
+  issue: string
+  target: string
+  measured: string
+  met: boolean
+}
+
+export const targetsDir = fileURLToPath(new URL('.out/targets/', import.meta.url))
+
+/** Records a part's targets for run.ts's summary, and returns them as Markdown lines for the part's own section. */
+export function recordTargets(part: string, targets: TargetResult[]): string {
+  mkdirSync(targetsDir, { recursive: true })
+  writeFileSync(`${targetsDir}${part}.json`, JSON.stringify(targets, null, 2))
+  return targets.map((t) => `- ${t.issue}: ${t.target}: ${t.measured} — ${t.met ? 'met' : '**missed**'}.`).join('\n')
+}
+
+export function loadAverage(): string {
+  return os.loadavg().map((x) => x.toFixed(2)).join(' ')
 }

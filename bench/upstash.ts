@@ -8,7 +8,8 @@ import { startUpstashServer } from '../scripts/upstash-rest-server.js'
 import { startRedis } from '../test/support/redis.js'
 import { commitSession, createSessionStore } from '../src/index.js'
 import { upstashEngine } from '../src/engines/upstash.js'
-import { machine, percentile, table, version, writeSection } from './harness.js'
+import { withSnapshot } from '../src/snapshot/index.js'
+import { machine, percentile, recordTargets, table, version, writeSection } from './harness.js'
 
 const N = Number(process.env.BENCH_UPSTASH_N ?? 300)
 const SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz'
@@ -107,6 +108,29 @@ async function main(): Promise<void> {
       await s.aset('userId', 7)
       await commitSession(s, { hadCookie: false })
     })
+    // The snapshot (src/snapshot/, maxAge 60 s): the same operations on a cookie whose snapshot is fresh.
+    const snap = createSessionStore({ secret: SECRET, engine: withSnapshot(upstashEngine({ redis: { url: server.url, token: server.token }, prefix: 'bench-snap:' }), { maxAge: 60 }) })
+    const snapSignedIn = async () => {
+      const s = snap.open()
+      await s.aupdate(USER)
+      const { cookie } = await commitSession(s, { hadCookie: false })
+      return cookie!.value
+    }
+    await time('snapshot: read, `open(cookie)` + `aget` (snapshot fresh)', snapSignedIn, async (cookie) => {
+      if ((await snap.open(cookie).aget('userId')) !== 42) throw new Error('snapshot read failed')
+    })
+    await time('snapshot: write, `aget` + `aset` + `commitSession` (snapshot fresh)', snapSignedIn, async (cookie) => {
+      const s = snap.open(cookie)
+      await s.aget('userId')
+      await s.aset('fav_color', 'blue')
+      await commitSession(s, { hadCookie: true })
+    })
+    await time('snapshot: login from an existing session, `acycleKey` + `aset` + `commitSession`', snapSignedIn, async (cookie) => {
+      const s = snap.open(cookie)
+      await s.acycleKey()
+      await s.aset('userId', 7)
+      await commitSession(s, { hadCookie: true })
+    })
     await time('logout: `aflush` + `commitSession`', signedIn, async (key) => {
       const s = store.open(key)
       await s.aflush()
@@ -159,6 +183,10 @@ async function main(): Promise<void> {
     '',
     'Target (issue 5): one request per session read, at most one more for a request that writes. ' +
       targetLine(results),
+    '',
+    'Targets (issue 11):',
+    '',
+    issue11Targets(results),
   ].join('\n')
   console.log(out)
   writeSection('upstash', out)
@@ -177,3 +205,17 @@ function targetLine(results: Result[]): string {
 }
 
 await main()
+
+/** Issue 11 item 4: login ≤ 2 requests with no fixation window; logout stays 1, a read 1, a request that touches nothing 0. */
+function issue11Targets(results: Result[]): string {
+  const req = (prefix: string) => results.find((r) => r.label.startsWith(prefix))!.requests
+  const login = req('login from an existing')
+  const dataFirst = req('login, data first')
+  const snapLogin = req('snapshot: login')
+  return recordTargets('upstash', [
+    { issue: 'issue 11.4', target: 'login on Upstash ≤ 2 requests (`acycleKey` + `aset` + `commitSession`, no snapshot)', measured: `${login} (data first: ${dataFirst}; with a fresh snapshot: ${snapLogin})`, met: login <= 2 },
+    { issue: 'issue 11.4', target: 'logout stays 1 request', measured: String(req('logout')), met: req('logout') === 1 },
+    { issue: 'issue 11.4', target: 'a read stays 1 request (0 with a fresh snapshot)', measured: `${req('read: ')} (snapshot: ${req('snapshot: read')})`, met: req('read: ') === 1 && req('snapshot: read') === 0 },
+    { issue: 'issue 11.4', target: 'a request that touches nothing stays 0', measured: String(req('request that touches no session data')), met: req('request that touches no session data') === 0 },
+  ])
+}

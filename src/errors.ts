@@ -101,6 +101,22 @@ export class SessionInterrupted extends SessionError {
   }
 }
 
+/**
+ * An expiry beyond 400 days: browsers drop a cookie's lifetime there (RFC 6265bis §5.5), so the session would
+ * outlive its cookie, and stores refuse ages that large. Thrown by `asetExpiry`, and by an engine asked to write one.
+ */
+export class SessionExpiryTooLong extends SessionError {
+  static override code = 'ERR_SESSION_EXPIRY_TOO_LONG'
+  readonly seconds: number
+  readonly limit: number
+
+  constructor(seconds: number, limit: number) {
+    super(`A session expiry of ${seconds} seconds is over the ${limit}-second (400-day) limit browsers keep a cookie. Pass a shorter expiry.`)
+    this.seconds = seconds
+    this.limit = limit
+  }
+}
+
 /** The engine's store could not be reached or answered nonsense. The session state is unknown: fail closed. */
 export class SessionStoreUnavailable extends SessionError {
   static override code = 'ERR_SESSION_STORE_UNAVAILABLE'
@@ -122,15 +138,52 @@ export class SessionReadOnly extends SessionError {
   }
 }
 
+/**
+ * `requireSession()` refused: the session does not satisfy its `allow` check (e.g. nobody is signed in).
+ * Thrown with `loginUrl: false` (otherwise it redirects to the login page); a route handler answers it with 401.
+ */
+export class SessionRequired extends SessionError {
+  static override code = 'ERR_SESSION_REQUIRED'
+
+  constructor() {
+    super(
+      'This server action or route handler needs a session that passes its allow check, and the request has none. ' +
+        'Sign in first. (requireSession() redirects to its loginUrl instead unless loginUrl is false.)',
+    )
+  }
+}
+
+/**
+ * A stored session no longer matches the schema the store was given (`withSchema(..., { onInvalid: 'throw' })`),
+ * e.g. one written by an older deploy. Carries where it failed, never the data or the validator's messages
+ * (which may quote values).
+ */
+export class SessionSchemaMismatch extends SessionError {
+  static override code = 'ERR_SESSION_SCHEMA_MISMATCH'
+  /** Where each issue is, as dotted paths (`''` for the whole session). */
+  readonly paths: readonly string[]
+
+  constructor(paths: readonly string[]) {
+    super(
+      `The stored session does not match the session schema (at ${paths.map((p) => p || '(root)').join(', ')}). ` +
+        "Migrate the stored shape, or use onInvalid: 'empty' to start such sessions afresh.",
+    )
+    this.paths = paths
+  }
+}
+
 export type AnySessionError =
   | SessionConfigError
   | SessionKeyError
   | SessionSerializationError
   | SessionReservedKeyError
   | SessionTooLarge
+  | SessionExpiryTooLong
   | SessionInterrupted
   | SessionStoreUnavailable
   | SessionReadOnly
+  | SessionRequired
+  | SessionSchemaMismatch
 
 /**
  * Engine → core signals, Django's `CreateError` / `UpdateError`. Engines throw them;

@@ -11,6 +11,9 @@ export type { SessionData, Expiry, ExpiryOptions } from './core/session.js'
 export type { SessionEngine, SessionWrite, EngineFactory } from './core/engine.js'
 export { resolveSettings } from './core/settings.js'
 export type { SessionSettings, SessionOptions, SameSite } from './core/settings.js'
+export type { SessionLifetime } from './core/lifetime.js'
+export { userSessions, deviceLabel, USER_ID_KEY } from './users/index.js'
+export type { UserSessions, UserSession, UserSessionEntry, LoginOptions } from './users/index.js'
 export { jsonSerializer } from './core/serializer.js'
 export type { Serializer, JsonValue } from './core/serializer.js'
 export { commitSession } from './core/http.js'
@@ -28,9 +31,12 @@ export {
   SessionSerializationError,
   SessionReservedKeyError,
   SessionTooLarge,
+  SessionExpiryTooLong,
   SessionInterrupted,
   SessionStoreUnavailable,
   SessionReadOnly,
+  SessionRequired,
+  SessionSchemaMismatch,
   CreateError,
   UpdateError,
 } from './errors.js'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { cookieEngine, createSessionStore, memoryEngine, type EngineFactory } from '../src/index.js'
+import { djangoCookieEngine } from '../src/engines/django-cookie.js'
 import { conformanceTests, runEngineConformance } from '../src/testing/index.js'
 
 runEngineConformance({
@@ -23,6 +24,15 @@ runEngineConformance({
 runEngineConformance({
   name: 'cookieEngine({ encrypt: true })',
   makeStore: (options) => createSessionStore({ ...options, engine: cookieEngine({ encrypt: true }) }),
+  describe,
+  it,
+  expect,
+  capabilities: { serverSide: false, mergesConcurrentWrites: false },
+})
+
+runEngineConformance({
+  name: 'djangoCookieEngine()',
+  makeStore: (options) => createSessionStore({ ...options, engine: djangoCookieEngine() }),
   describe,
   it,
   expect,
@@ -58,7 +68,7 @@ describe('runEngineConformance itself', () => {
   it('registers every test id once, skipping the ones whose capability is missing', () => {
     const { tests, skipped } = collect({ engine: memoryEngine() })
     expect([...tests.keys(), ...skipped].sort()).toEqual([...conformanceTests].sort())
-    expect(skipped).toEqual(['concurrent-writes'])
+    expect(skipped).toEqual(['expiry-follows-store', 'concurrent-writes', 'concurrent-nested-writes'])
   })
 
   it('fails an engine that resurrects a session deleted meanwhile', async () => {

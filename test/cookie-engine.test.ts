@@ -1,5 +1,5 @@
 import { CompactEncrypt, CompactSign, compactDecrypt } from 'jose'
-const GOLDEN = 'eyJhbGciOiJIUzI1NiJ9.MTcwNTMyMDAwMDp7ImEiOiJiIn0.PX5irWMMXOkNoHOPkJT7LlBcHw2Sx9RxHh0LhYZz_RM'
+const GOLDEN = 'eyJhbGciOiJIUzI1NiJ9.MTcwNDExMDQwMC0xNzA1MzIwMDAwOnsiYSI6ImIifQ.1x609ybE2Il__PLA1vElUwlQ0QS-KVPOr7PoqdFVLoM'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { commitSession, cookieEngine, createSessionStore, SessionConfigError, SessionTooLarge, type SessionOptions } from '../src/index.js'
 import type { CookieEngineOptions } from '../src/engines/cookie.js'
@@ -46,12 +46,12 @@ const freeze = (at: Date) => {
 }
 
 describe('token format', () => {
-  it('is a JWS with exactly {"alg":"HS256"} and a payload of "<exp>:<json>" (golden vector)', async () => {
+  it('is a JWS with exactly {"alg":"HS256"} and a payload of "<issued>-<expires>:<json>" (golden vector)', async () => {
     freeze(M)
     const token = await tokenFor(storeOf(), { a: 'b' })
     const [header, payload] = token.split('.')
     expect(text(header!)).toBe('{"alg":"HS256"}')
-    expect(text(payload!)).toBe(`${T + COOKIE_AGE}:{"a":"b"}`)
+    expect(text(payload!)).toBe(`${T}-${T + COOKIE_AGE}:{"a":"b"}`)
     // Pins the format and the HKDF key derivation: a change here logs every user out.
     expect(token).toBe(GOLDEN)
   })
@@ -59,13 +59,13 @@ describe('token format', () => {
   it('HS256 is pinned: another alg, "none", or extra header fields are refused even when well signed', async () => {
     freeze(M)
     const store = storeOf()
-    const good = await sign(`${T + 60}:{"a":1}`)
+    const good = await sign(`${T}-${T + 60}:{"a":1}`)
     expect(await load(store, good)).toEqual({ a: 1 })
     const [, payload, signature] = good.split('.')
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`
     const hs512 = `${Buffer.from('{"alg":"HS512"}').toString('base64url')}.${payload}.${signature}`
-    const withKid = await sign(`${T + 60}:{"a":1}`, { alg: 'HS256', kid: 'x' })
-    const unencoded = await sign(`${T + 60}:{"a":1}`, { alg: 'HS256', b64: false, crit: ['b64'] }).catch(() => null)
+    const withKid = await sign(`${T}-${T + 60}:{"a":1}`, { alg: 'HS256', kid: 'x' })
+    const unencoded = await sign(`${T}-${T + 60}:{"a":1}`, { alg: 'HS256', b64: false, crit: ['b64'] }).catch(() => null)
     for (const token of [none, hs512, withKid, unencoded].filter((t): t is string => t !== null)) {
       expect(await load(store, token)).toBeNull()
     }
@@ -74,8 +74,20 @@ describe('token format', () => {
   it('well-signed payloads that are malformed load as an empty session', async () => {
     freeze(M)
     const store = storeOf()
-    for (const payload of [`{"a":1}`, `${T + 60}`, `${T + 60}:`, `${T + 60}:[1,2]`, `${T + 60}:"text"`, `${T + 60}:null`, `${T + 60}?{"a":1}`, `${T + 60}.notdeflate`]) {
+    const times = `${T}-${T + 60}`
+    for (const payload of [`{"a":1}`, times, `${times}:`, `${times}:[1,2]`, `${times}:"text"`, `${times}:null`, `${times}?{"a":1}`, `${times}.notdeflate`,
+      // The old "<expires>:" format, without an issue time, and times out of shape.
+      `${T + 60}:{"a":1}`, `-${T + 60}:{"a":1}`, `${T}-:{"a":1}`, `${T}--${T + 60}:{"a":1}`, `0${T}-${T + 60}0:{"a":1}`]) {
       expect(await load(store, await sign(payload))).toBeNull()
+    }
+  })
+
+  it('the times are joined by "-" only, and a payload that cannot be read is null from the engine itself', async () => {
+    freeze(M)
+    const store = storeOf()
+    expect(await store.engine.load(await sign(`${T}-${T + 60}:{"a":1}`))).toEqual({ a: 1 })
+    for (const payload of [`${T}+${T + 60}:{"a":1}`, `${T}:${T + 60}:{"a":1}`, `${T}-${T + 60}:{not json`]) {
+      expect(await store.engine.load(await sign(payload))).toBeNull()
     }
   })
 
@@ -104,7 +116,7 @@ describe('expiry is enforced by the server', () => {
     freeze(M)
     const store = storeOf()
     const token = await tokenFor(store, { a: 1 }, 60)
-    expect(text(token.split('.')[1]!)).toMatch(new RegExp(`^${T + 60}:`))
+    expect(text(token.split('.')[1]!)).toMatch(new RegExp(`^${T}-${T + 60}:`))
     vi.setSystemTime(new Date((T + 60) * 1000 - 1))
     expect(await load(store, token)).toEqual({ a: 1, _session_expiry: 60 })
     vi.setSystemTime(new Date((T + 60) * 1000))
@@ -119,7 +131,7 @@ describe('expiry is enforced by the server', () => {
       freeze(M)
       const store = storeOf({}, { ...options, cookieAge: 3600 })
       const token = await tokenFor(store, { a: 1 }, expiry)
-      expect(text(token.split('.')[1]!)).toMatch(new RegExp(`^${T + 3600}:`))
+      expect(text(token.split('.')[1]!)).toMatch(new RegExp(`^${T}-${T + 3600}:`))
       vi.setSystemTime(new Date((T + 3600) * 1000 - 1))
       expect(await load(store, token)).toEqual({ a: 1, ...(expiry === undefined ? {} : { _session_expiry: 0 }) })
       vi.setSystemTime(new Date((T + 3600) * 1000))
@@ -149,11 +161,11 @@ describe('compression', () => {
     const store = storeOf()
     const big = { big: 'x'.repeat(2000), list: Array.from({ length: 50 }, (_, i) => ({ i })) }
     const bigToken = await tokenFor(store, big)
-    expect(text(bigToken.split('.')[1]!)).toMatch(/^\d+\./)
+    expect(text(bigToken.split('.')[1]!)).toMatch(/^\d+-\d+\./)
     expect(bigToken.length).toBeLessThan(600)
     expect(await load(store, bigToken)).toEqual(big)
     const tinyToken = await tokenFor(store, { a: 1 })
-    expect(text(tinyToken.split('.')[1]!)).toMatch(/^\d+:\{"a":1\}$/)
+    expect(text(tinyToken.split('.')[1]!)).toMatch(/^\d+-\d+:\{"a":1\}$/)
   })
 
   it('encrypted tokens compress too', async () => {
@@ -177,7 +189,7 @@ describe('compression', () => {
     const capped = storeOf({ maxInflatedSize: 1000 })
     expect(await load(capped, compressed)).toBeNull()
     const plain = await tokenFor(capped, big)
-    expect(text(plain.split('.')[1]!)).toMatch(/^\d+:\{"big"/)
+    expect(text(plain.split('.')[1]!)).toMatch(/^\d+-\d+:\{"big"/)
     expect(await load(capped, plain)).toEqual(big)
   })
 })
@@ -288,12 +300,90 @@ describe('encrypted mode', () => {
     const ours = await tokenFor(store, { a: 'b', long: 'x'.repeat(300) })
     const { plaintext, protectedHeader } = await compactDecrypt(ours, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] })
     expect(protectedHeader).toEqual({ alg: 'dir', enc: 'A256GCM' })
-    expect(plaintext[String(Math.floor(Date.now() / 1000) + COOKIE_AGE).length]).toBe(0x2e) // deflated, inside the JWE
-    const payload = new TextEncoder().encode(`${Math.floor(Date.now() / 1000) + 60}:{"from":"jose"}`)
+    const now = Math.floor(Date.now() / 1000)
+    expect(plaintext[`${now}-${now + COOKIE_AGE}`.length]).toBe(0x2e) // deflated, inside the JWE
+    const payload = new TextEncoder().encode(`${now}-${now + 60}:{"from":"jose"}`)
     const theirs = await new CompactEncrypt(payload).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(key)
     expect(await load(store, theirs)).toEqual({ from: 'jose' })
     // The same header with its members swapped is a valid JWE, but not one we write: refused.
     const swapped = await new CompactEncrypt(payload).setProtectedHeader({ enc: 'A256GCM', alg: 'dir' }).encrypt(key)
     expect(await load(store, swapped)).toBeNull()
+  })
+})
+
+describe('integrity (issue 8)', () => {
+  it('item 8: lowering cookieAge bounds cookies already issued, at load (Django checks max_age at load)', async () => {
+    for (const encrypt of [false, true]) {
+      freeze(M)
+      const token = await tokenFor(storeOf({ encrypt }), { a: 1 })
+      const lowered = storeOf({ encrypt }, { cookieAge: 60 })
+      vi.setSystemTime(new Date((T + 59) * 1000))
+      expect(await load(lowered, token)).toEqual({ a: 1 })
+      vi.setSystemTime(new Date((T + 3600) * 1000))
+      expect(await load(lowered, token)).toBeNull()
+      // The store it was issued by still has it: the cookie's own expiry is two weeks.
+      expect(await load(storeOf({ encrypt }), token)).toEqual({ a: 1 })
+      // A custom expiry longer than the current cookieAge is cut to it too, as in Django.
+      const long = await tokenFor(storeOf({ encrypt }), { a: 1 }, 30 * 86400)
+      vi.setSystemTime(new Date((T + 3600 + COOKIE_AGE) * 1000))
+      expect(await load(storeOf({ encrypt }), long)).toBeNull()
+    }
+  })
+
+  it('item 9: only the spelling we write loads: low bits of the last character, = padding and whitespace are refused', async () => {
+    const flipLowBits = (part: string) => {
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+      // The lowest bit of a 2- or 3-character tail is spare (4 or 2 such bits): it decodes to nothing.
+      return part.slice(0, -1) + alphabet[alphabet.indexOf(part.at(-1)!) ^ 1]!
+    }
+    for (const encrypt of [false, true]) {
+      const store = storeOf({ encrypt })
+      const token = await tokenFor(store, { a: 1, long: 'x'.repeat(200) })
+      expect(await load(store, token)).not.toBeNull()
+      const parts = token.split('.')
+      const variants: string[] = []
+      parts.forEach((part, i) => {
+        if (!part) return
+        const swap = (replacement: string) => variants.push(parts.map((p, j) => (i === j ? replacement : p)).join('.'))
+        if (part.length % 4 >= 2) swap(flipLowBits(part))
+        swap(`${part}=`)
+        swap(`${part}==`)
+        swap(`${part.slice(0, 4)} ${part.slice(4)}`)
+        swap(`${part.slice(0, 4)}\n${part.slice(4)}`)
+        swap(`${part}\t`)
+      })
+      expect(variants.length).toBeGreaterThan(10)
+      for (const variant of variants) {
+        expect(variant).not.toBe(token)
+        expect(await load(store, variant)).toBeNull()
+      }
+    }
+  })
+
+  it('item 5: an expiry over 400 days is refused at asetExpiry, so no cookie is saved that never loads again', async () => {
+    for (const encrypt of [false, true]) {
+      const session = storeOf({ encrypt }).open()
+      await session.aset('a', 1)
+      await expect(session.asetExpiry(1e16)).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRY_TOO_LONG' })
+      await session.asetExpiry(400 * 86400)
+      await session.asave()
+      expect(await load(storeOf({ encrypt }), session.sessionKey!)).toEqual({ a: 1, _session_expiry: 400 * 86400 })
+    }
+  })
+
+  it('issue 14 item 2: a save sets modified (Django signed_cookies), and commitSession then sends the re-signed value', async () => {
+    freeze(M)
+    const store = storeOf()
+    const token = await tokenFor(store, { a: 1 })
+    vi.setSystemTime(new Date((T + 10) * 1000))
+    const session = store.open(token)
+    expect(session.modified).toBe(false)
+    await session.asave()
+    expect(session.modified).toBe(true)
+    expect(session.sessionKey).not.toBe(token)
+    const { cookie } = await commitSession(session, { hadCookie: true })
+    expect(cookie?.value).toBe(session.sessionKey)
+    expect(cookie?.maxAge).toBe(COOKIE_AGE)
+    expect(text(cookie!.value.split('.')[1]!)).toMatch(new RegExp(`^${T + 10}-${T + 10 + COOKIE_AGE}:`))
   })
 })

@@ -17,6 +17,7 @@ const TOTAL = Number(process.env.FUZZ_RUNS ?? 5000)
 const weights = {
   bitFlip: 10,
   charSwap: 5,
+  respell: 5,
   jwsHeader: 10,
   jweHeader: 6,
   signedPayload: 10,
@@ -66,6 +67,13 @@ const b64u = (bytes: Uint8Array): string => {
 }
 const unb64u = (text: string): Uint8Array => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
 const b64uJson = (value: unknown): string => b64u(enc.encode(JSON.stringify(value)))
+/** The payload's head as the engine writes it: `<issued>-<expires>`, issued now, expiring in `age` seconds. */
+const times = (age: number): string => {
+  const now = Math.floor(Date.now() / 1000)
+  return `${now}-${now + age}`
+}
+/** The default cookieAge of the stores under test: a cookie issued longer ago never loads. */
+const COOKIE_AGE = 1209600
 const concat = (...parts: Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
   let at = 0
@@ -133,12 +141,25 @@ async function expectRefused(store: SessionStore, token: string, group: string):
   expect(sessionKey).toBeNull()
 }
 
+/**
+ * The token written back from what it decodes to: every part re-encoded from its bytes, and for a JWS the
+ * signature made afresh over the re-encoded header and payload (HS256 is deterministic).
+ */
+async function reserialized(store: SessionStore, token: string): Promise<string> {
+  const parts = token.split('.').map((part) => b64u(unb64u(part)))
+  if (store !== signed) return parts.join('.')
+  const input = `${parts[0]}.${parts[1]}`
+  return `${input}.${await hmac(input)}`
+}
+
 async function expectAccepted(store: SessionStore, token: string, data: Record<string, unknown>, group: string): Promise<void> {
   count(group)
   accepted[group] = (accepted[group] ?? 0) + 1
   const { items, sessionKey } = await loadItems(store, token)
   expect(items).toEqual(Object.entries(data))
   expect(sessionKey).toBe(token)
+  // One token, one spelling (issue 8 item 9): whatever loads is exactly what the engine would write for it.
+  expect(await reserialized(store, token)).toBe(token)
 }
 
 async function saveWith(store: SessionStore, data: Record<string, unknown>, expiry?: number): Promise<string> {
@@ -152,7 +173,7 @@ async function saveWith(store: SessionStore, data: Record<string, unknown>, expi
 /** Saves through the engine directly: top-level keys the Session API reserves (`__proto__`) included. */
 async function saveRecord(store: SessionStore, data: Record<string, unknown>, expiryAge = 3600): Promise<string> {
   const map = new Map(Object.entries(data))
-  const write: SessionWrite = { data: map, changed: new Set(map.keys()), deleted: new Set(), replace: true, expiryAge }
+  const write: SessionWrite = { data: map, changed: new Set(map.keys()), deleted: new Set(), replace: true, expiryAge, expiryAgeOf: () => expiryAge }
   return store.engine.save('x'.repeat(32), write, { mustCreate: true })
 }
 
@@ -193,7 +214,7 @@ afterAll(() => {
 describe('controls', () => {
   it('real tokens load, and the keys derived here are the engine keys', async () => {
     for (const { store, token, data } of pool) await expectAccepted(store, token, data, 'control')
-    const payload = enc.encode(`${Math.floor(Date.now() / 1000) + 60}:{"ok":true}`)
+    const payload = enc.encode(`${times(60)}:{"ok":true}`)
     await expectAccepted(signed, await signRaw('{"alg":"HS256"}', payload), { ok: true }, 'control')
     await expectAccepted(encrypted, await encryptRaw({ alg: 'dir', enc: 'A256GCM' }, payload), { ok: true }, 'control')
     // ...and jose's own encoders, given the same raw key, agree.
@@ -204,7 +225,8 @@ describe('controls', () => {
   it('the bulky pool tokens really are compressed', () => {
     const [, body] = pool.find((r) => r.store === signed && r.data === bulky)!.token.split('.')
     const bytes = unb64u(body!)
-    expect(bytes[bytes.findIndex((b) => b < 0x30 || b > 0x39)]).toBe(0x2e)
+    // After "<issued>-<expires>", the flag.
+    expect(bytes[bytes.findIndex((b, i) => (b < 0x30 || b > 0x39) && bytes[i - 1]! >= 0x30 && i > bytes.indexOf(0x2d))]).toBe(0x2e)
   })
 })
 
@@ -228,30 +250,52 @@ describe('mutated real tokens are refused', () => {
     )
   })
 
-  it('one substituted character, unless it decodes to the very same bytes', async () => {
+  it('one substituted character, even one that decodes to the very same bytes (base64url spare bits)', async () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ %'
     await fc.assert(
       fc.asyncProperty(fc.nat(), fc.nat(), fc.constantFrom(...alphabet), async (which, at, char) => {
-        const { store, token, data } = pool[which % pool.length]!
+        const { store, token } = pool[which % pool.length]!
         const i = at % token.length
         if (token[i] === char) return
-        const mutated = token.slice(0, i) + char + token.slice(i + 1)
-        // base64url's spare low bits in a part's last character: a different string, the same bytes.
-        // Harmless only outside the signed text (JWS header and payload, JWE header), which is compared as ASCII.
-        const part = token.slice(0, i).split('.').length - 1
-        const outsideSignedText = store === signed ? part === 2 : part >= 1
-        let same = false
-        try {
-          const a = mutated.split('.')
-          const b = token.split('.')
-          same = /^[\w.-]+$/.test(mutated) && a.length === b.length && a.every((p, k) => b64u(unb64u(p)) === b64u(unb64u(b[k]!)))
-        } catch {
-          same = false
-        }
-        if (same && outsideSignedText) await expectAccepted(store, mutated, data, 'charSwap')
-        else await expectRefused(store, mutated, 'charSwap')
+        await expectRefused(store, token.slice(0, i) + char + token.slice(i + 1), 'charSwap')
       }),
       { numRuns: runs('charSwap') },
+    )
+  })
+
+  it('another spelling of the same bytes: spare low bits, = padding, whitespace, base64 instead of base64url', async () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom('spareBit', 'padding', 'whitespace', 'standardAlphabet'),
+        fc.constantFrom(' ', '\t', '\n', '\r', '\u00a0', '='),
+        async (which, partAt, at, how, filler) => {
+          const { store, token, data } = pool[which % pool.length]!
+          const parts = token.split('.')
+          const candidates = parts.map((p, k) => [p, k] as const).filter(([p]) => p.length > 0)
+          const [part, k] = candidates[partAt % candidates.length]!
+          const spare = part.length % 4 >= 2
+          const pad = (4 - (part.length % 4)) % 4
+          const urlChars = /[-_]/.test(part)
+          // Each form, where it applies, decodes to the very bytes of `part`: only the spelling rule can refuse it.
+          const [respelled, sameBytes] = {
+            spareBit: [spare ? part.slice(0, -1) + alphabet[alphabet.indexOf(part.at(-1)!) ^ 1]! : `${part}=`, spare],
+            padding: [part + '='.repeat(pad || 1), pad > 0],
+            whitespace: [part.slice(0, at % part.length) + filler + part.slice(at % part.length), false],
+            standardAlphabet: [urlChars ? part.replace(/-/g, '+').replace(/_/g, '/') : `${part}+`, urlChars],
+          }[how] as [string, boolean]
+          const mutated = parts.map((p, j) => (j === k ? respelled : p)).join('.')
+          if (sameBytes) expect(unb64u(respelled)).toEqual(unb64u(part))
+          expect(mutated).not.toBe(token)
+          await expectRefused(store, mutated, 'respell')
+          // ...and the real token still loads.
+          await expectAccepted(store, token, data, 'control')
+        },
+      ),
+      { numRuns: runs('respell') },
     )
   })
 
@@ -320,7 +364,7 @@ describe('forged headers are refused', () => {
   })
 
   it('JWS headers validly signed with the real key through jose itself (b64:false with crit, kid, typ)', async () => {
-    const payload = enc.encode(`${Math.floor(Date.now() / 1000) + 60}:{"ok":true}`)
+    const payload = enc.encode(`${times(60)}:{"ok":true}`)
     for (const header of [
       { alg: 'HS256', b64: false, crit: ['b64'] },
       { alg: 'HS256', kid: 'k1' },
@@ -346,7 +390,7 @@ describe('forged headers are refused', () => {
         async (which, alg, encAlg, extra, how) => {
           const { token, data } = real[which % real.length]!
           const header = JSON.parse(JSON.stringify({ alg, enc: encAlg, ...extra })) as Record<string, unknown>
-          const plaintext = enc.encode(`${Math.floor(Date.now() / 1000) + 60}:{"ok":true}`)
+          const plaintext = enc.encode(`${times(60)}:{"ok":true}`)
           const forged =
             how === 'real'
               ? await encryptRaw(header, plaintext)
@@ -415,6 +459,14 @@ interface Payload {
 
 const payloadArb: fc.Arbitrary<Payload> = fc
   .record({
+    issued: fc.oneof(
+      { arbitrary: fc.constant('now'), weight: 6 },
+      fc.constant('beyond cookieAge'),
+      fc.constant('none'),
+      fc.constant('11 digits'),
+      fc.stringMatching(/^[0-9]{1,10}$/),
+    ),
+    separator: fc.oneof({ arbitrary: fc.constant('-'), weight: 8 }, fc.constantFrom('', ':', '.', '+', '--')),
     exp: fc.oneof(
       { arbitrary: fc.constant('future'), weight: 6 },
       fc.constant('past'),
@@ -430,12 +482,17 @@ const payloadArb: fc.Arbitrary<Payload> = fc
     body: bodyArb,
     deflate: fc.oneof({ arbitrary: fc.constant('ok'), weight: 5 }, fc.constantFrom('truncated', 'corrupt', 'raw')),
   })
-  .map(({ exp, flag, body, deflate }) => {
+  .map(({ issued, separator, exp, flag, body, deflate }) => {
     const now = Date.now() / 1000
+    const issuedText =
+      { now: String(Math.floor(now)), 'beyond cookieAge': String(Math.floor(now) - COOKIE_AGE - 10), none: '', '11 digits': '17000000000' }[issued] ?? issued
     const expText = { future: String(Math.floor(now) + 3600), past: String(Math.floor(now) - 10), none: '', '17 digits': '99999999999999999' }[exp] ?? exp
-    // Random digits within a few seconds of now could go either way: skip the verdict there.
-    const expOk = expText !== '' && expText.length <= 16 && Number(expText) > now + 5
-    const expUnsure = expText !== '' && expText.length <= 16 && Math.abs(Number(expText) - now) <= 5
+    // Times are at most 10 digits; random digits within a few seconds of a limit could go either way: no verdict there.
+    const issuedOk = issuedText !== '' && issuedText.length <= 10 && Number(issuedText) + COOKIE_AGE > now + 5
+    const expOk = separator === '-' && expText !== '' && expText.length <= 10 && Number(expText) > now + 5 && issuedOk
+    const expUnsure =
+      (issuedText !== '' && issuedText.length <= 10 && Math.abs(Number(issuedText) + COOKIE_AGE - now) <= 5) ||
+      (expText !== '' && expText.length <= 10 && Math.abs(Number(expText) - now) <= 5)
     let packed = body.bytes
     let bodyOk = body.object !== undefined
     if (flag === '.') {
@@ -449,7 +506,7 @@ const payloadArb: fc.Arbitrary<Payload> = fc
         bodyOk = false
       } else bodyOk = false // not deflated at all, but flagged so
     } else if (flag !== ':') bodyOk = false
-    const bytes = concat(enc.encode(expText), enc.encode(flag), packed)
+    const bytes = concat(enc.encode(`${issuedText}${separator}${expText}`), enc.encode(flag), packed)
     if (expUnsure || (bodyOk === false && (deflate === 'truncated' || deflate === 'corrupt' || deflate === 'raw') && flag === '.')) {
       // A damaged deflate stream can still inflate to something by chance: only "no throw, no pollution" is asserted.
       return { bytes, expected: expOk && bodyOk ? body.object : undefined, unsure: true } as Payload & { unsure: boolean }
@@ -486,7 +543,7 @@ describe('validly signed or encrypted garbage is decoded safely', () => {
   })
 
   it('64 KB: a payload inflating to exactly the cap loads, one byte more is refused, a bomb costs nothing', async () => {
-    const exp = Math.floor(Date.now() / 1000) + 60
+    const exp = times(60)
     const withValue = (n: number) => enc.encode(`{"v":"${'a'.repeat(n - 8)}"}`)
     const exact = withValue(64 * 1024)
     expect(exact.length).toBe(65536)
@@ -523,7 +580,7 @@ describe('validly signed or encrypted garbage is decoded safely', () => {
   })
 
   it('deeply nested JSON, at the top level and under __proto__', async () => {
-    const exp = Math.floor(Date.now() / 1000) + 60
+    const exp = times(60)
     /** Iterative: recursion (vitest's toEqual, JSON.stringify) overflows the stack long before this depth. */
     const depth = (value: unknown): number => {
       let d = 0

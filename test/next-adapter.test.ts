@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { EngineFactory, SessionEngine } from '../src/core/engine.js'
 import { cookieEngine } from '../src/engines/cookie.js'
 import { memoryEngine } from '../src/engines/memory.js'
-import { SessionReadOnly, SessionStoreUnavailable, UpdateError } from '../src/errors.js'
+import { SessionReadOnly, SessionRequired, SessionStoreUnavailable, UpdateError } from '../src/errors.js'
 import { createNextSession, safeNextPath, type SessionMiddlewareOptions } from '../src/next/index.js'
 
 const SECRET = 'unit-secret-unit-secret-unit-secret-0123'
@@ -118,6 +118,98 @@ describe('sessionMiddleware: gating', () => {
     const setCookie = response.headers.get('set-cookie')!
     expect(setCookie).toMatch(/^sessionid=;/)
     expect(setCookie).toMatch(/Max-Age=0/i)
+  })
+})
+
+describe('sessionMiddleware: a rule with a trailing slash', () => {
+  it("protects '/admin' and what is below it when written '/admin/' (Next serves /admin/ as /admin)", async () => {
+    const { middleware } = setup({ protect: ['/admin/', '/reports//'] })
+    expect((await middleware(request('/admin'))).status).toBe(307)
+    expect((await middleware(request('/admin/'))).status).toBe(307)
+    expect((await middleware(request('/admin/users'))).status).toBe(307)
+    expect((await middleware(request('/reports'))).status).toBe(307)
+    expect(passedThrough(await middleware(request('/administrator')))).toBe(true)
+    expect(passedThrough(await middleware(request('/')))).toBe(true)
+  })
+
+  it("treats '/' as every path but the login page", async () => {
+    const { middleware } = setup({ protect: ['/'] })
+    expect((await middleware(request('/'))).status).toBe(307)
+    expect((await middleware(request('/anything/at/all'))).status).toBe(307)
+    expect((await middleware(request('/login'))).status).not.toBe(307)
+  })
+})
+
+describe('sessionMiddleware: the redirect stays on the host the browser asked for', () => {
+  it('keeps the request origin when the Host header names it (Next 16 then makes it relative)', async () => {
+    const { middleware } = setup()
+    const response = await middleware(request('/account', { headers: { host: 'app.test' } }))
+    expect(response.headers.get('location')).toBe(`${ORIGIN}/login?next=/account`)
+  })
+
+  it('names the host and scheme a proxy forwarded (X-Forwarded-Host or Host, X-Forwarded-Proto) when Next listens elsewhere', async () => {
+    const { middleware } = setup()
+    const viaHost = await middleware(request('/account', { headers: { host: 'app.example.com', 'x-forwarded-proto': 'https' } }))
+    expect(viaHost.headers.get('location')).toBe('https://app.example.com/login?next=/account')
+    const viaProxy = await middleware(
+      request('/account?x=1', { headers: { host: 'localhost:3000', 'x-forwarded-host': 'shop.example.com', 'x-forwarded-proto': 'https' } }),
+    )
+    expect(viaProxy.headers.get('location')).toBe('https://shop.example.com/login?next=/account%3Fx%3D1')
+  })
+
+  it('writes a 127.x.x.x host in its short form, the same address, which Next 15 does not rename to localhost', async () => {
+    const { middleware } = setup()
+    const response = await middleware(request('/account', { headers: { host: '127.0.0.1:3000' } }))
+    expect(response.headers.get('location')).toBe('http://127.1:3000/login?next=/account')
+    expect(new URL(response.headers.get('location')!).host).toBe('127.0.0.1:3000')
+    const other = await middleware(request('/account', { headers: { host: '127.1.2.3' } }))
+    expect(other.headers.get('location')).toBe('http://127.66051/login?next=/account')
+    expect(new URL(other.headers.get('location')!).host).toBe('127.1.2.3')
+  })
+
+  it('keeps the request origin, which Next makes relative, when the scheme is unknown or the Host unusable', async () => {
+    const { middleware } = setup()
+    // Without X-Forwarded-Proto, http could be wrong for a site behind a TLS proxy.
+    const unknownScheme = await middleware(request('/account', { headers: { host: 'app.example.com' } }))
+    expect(unknownScheme.headers.get('location')).toBe(`${ORIGIN}/login?next=/account`)
+    const bad = await middleware(request('/account', { headers: { host: 'bad host', 'x-forwarded-proto': 'https' } }))
+    expect(bad.headers.get('location')).toBe(`${ORIGIN}/login?next=/account`)
+  })
+})
+
+describe('sessionMiddleware: no shared cache keeps a session response', () => {
+  const PRIVATE = 'private, no-store'
+
+  it('marks a refreshed cookie private, also on a public page', async () => {
+    const { middleware, store } = setup({ slidingRefresh: true })
+    const key = await signedIn(store)
+    const response = await middleware(request('/about', { cookie: `sessionid=${key}` }))
+    expect(response.headers.get('set-cookie')).toMatch(/^sessionid=/)
+    expect(response.headers.get('cache-control')).toBe(PRIVATE)
+  })
+
+  it('marks the deletion cookie private', async () => {
+    const { middleware } = setup({ slidingRefresh: true })
+    const response = await middleware(request('/about', { cookie: 'sessionid=unknownkeyunknownkeyunknownkey12' }))
+    expect(response.headers.get('set-cookie')).toMatch(/^sessionid=;/)
+    expect(response.headers.get('cache-control')).toBe(PRIVATE)
+  })
+
+  it('marks a gated path private whichever way the gate went', async () => {
+    const { middleware, store } = setup()
+    expect((await middleware(request('/account'))).headers.get('cache-control')).toBe(PRIVATE)
+    const key = await signedIn(store)
+    const allowed = await middleware(request('/account', { cookie: `sessionid=${key}` }))
+    expect(passedThrough(allowed)).toBe(true)
+    expect(allowed.headers.get('cache-control')).toBe(PRIVATE)
+  })
+
+  it("leaves an anonymous visitor's public page to Next's caching", async () => {
+    const { middleware } = setup({ slidingRefresh: true })
+    const response = await middleware(request('/about'))
+    expect(passedThrough(response)).toBe(true)
+    expect(response.headers.get('cache-control')).toBeNull()
+    expect(response.headers.get('set-cookie')).toBeNull()
   })
 })
 
@@ -270,6 +362,7 @@ describe('sessionMiddleware: store failures', () => {
 const jar = vi.hoisted(() => {
   const state = {
     rendering: false,
+    connections: 0,
     values: new Map<string, string>(),
     sets: [] as { name: string; value: string; maxAge?: number }[],
     // One object per request, as Next gives: getSession() keys its per-request session on it.
@@ -287,6 +380,14 @@ const jar = vi.hoisted(() => {
 })
 
 vi.mock('next/headers.js', () => ({ cookies: async () => jar.api }))
+
+// connection() needs Next's request scope; here it records that a render opted into request time.
+vi.mock('next/server.js', async (original) => ({
+  ...(await original<typeof import('next/server.js')>()),
+  connection: async () => {
+    jar.connections++
+  },
+}))
 
 vi.mock('react', async (original) => {
   const react = await original<typeof import('react')>()
@@ -307,6 +408,7 @@ vi.mock('react', async (original) => {
 describe('getSession()', () => {
   beforeEach(() => {
     jar.rendering = false
+    jar.connections = 0
     jar.values.clear()
     jar.sets.length = 0
   })
@@ -402,5 +504,78 @@ describe('getSession()', () => {
     expect(await a.aget('user')).toBe('ada')
     expect(jar.sets).toEqual([])
     expect(calls).toEqual(['load'])
+  })
+})
+
+describe('getSession() with Cache Components', () => {
+  beforeEach(() => {
+    jar.rendering = false
+    jar.connections = 0
+    jar.values.clear()
+  })
+
+  it('in a server component, awaits connection() once per request before loading (a load reads the clock)', async () => {
+    const { getSession, store } = setup()
+    jar.values.set('sessionid', await signedIn(store))
+    jar.rendering = true
+    await getSession()
+    await getSession()
+    expect(jar.connections).toBe(1)
+  })
+
+  it('in an action or route handler, does not need it', async () => {
+    const { getSession } = setup()
+    await (await getSession()).aget('user')
+    expect(jar.connections).toBe(0)
+  })
+})
+
+describe('requireSession()', () => {
+  const signedInOnly = async (session: { aget(key: 'user'): Promise<string | undefined> }) => (await session.aget('user')) !== undefined
+
+  beforeEach(() => {
+    jar.rendering = false
+    jar.values.clear()
+    jar.sets.length = 0
+  })
+
+  /** What Next's redirect() throws: its digest names the target. */
+  async function redirectOf(promise: Promise<unknown>): Promise<string> {
+    const error = (await promise.then(
+      () => null,
+      (err: unknown) => err,
+    )) as { digest?: string } | null
+    expect(error?.digest, 'expected a redirect').toMatch(/^NEXT_REDIRECT;/)
+    return error!.digest!.split(';')[2]!
+  }
+
+  it('returns the writable session when allow passes', async () => {
+    const { getSession, requireSession, store } = setup()
+    jar.values.set('sessionid', await signedIn(store))
+    const session = await requireSession(signedInOnly)
+    expect(session).toBe(await getSession())
+    await session.aset('color', 'red')
+    expect(await store.open(jar.values.get('sessionid')).aget('color')).toBe('red')
+  })
+
+  it('redirects a request without a session to /login, writing nothing', async () => {
+    const { calls, factory } = counted(memoryEngine())
+    const { requireSession } = setup({}, factory)
+    expect(await redirectOf(requireSession(signedInOnly))).toBe('/login')
+    expect(jar.sets).toEqual([])
+    expect(calls.filter((c) => c !== 'load')).toEqual([])
+  })
+
+  it('redirects to the loginUrl given, also for a session that exists but is refused', async () => {
+    const { requireSession, store } = setup()
+    jar.values.set('sessionid', await signedIn(store, { color: 'blue' }))
+    expect(await redirectOf(requireSession(signedInOnly, { loginUrl: '/sign-in?from=action' }))).toBe('/sign-in?from=action')
+  })
+
+  it('throws SessionRequired with loginUrl: false, for a route handler to answer 401', async () => {
+    const { requireSession } = setup()
+    const refused = requireSession(signedInOnly, { loginUrl: false })
+    await expect(refused).rejects.toBeInstanceOf(SessionRequired)
+    await expect(requireSession(signedInOnly, { loginUrl: false })).rejects.toMatchObject({ code: 'ERR_SESSION_REQUIRED' })
   })
 })

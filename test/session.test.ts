@@ -464,13 +464,15 @@ describe('§2.4 expiry (M = 2024-01-01T12:00:00Z)', () => {
 
   it('item 58: agetExpiryDate vectors', async () => {
     const s = session()
+    // An absolute expiry within the 400 days asetExpiry accepts.
+    const soon = new Date(Math.floor(Date.now() / 1000) * 1000 + 30 * 86400_000)
     expect(await s.agetExpiryDate({ modification: M })).toEqual(new Date('2024-01-15T12:00:00Z'))
     const cases: [number | Date, string][] = [
       [300, '2024-01-01T12:05:00.000Z'],
       [0, '2024-01-15T12:00:00.000Z'],
       [1.5, '2024-01-01T12:00:01.500Z'],
       [-10, '2024-01-01T11:59:50.000Z'],
-      [new Date('2030-01-01T00:00:00Z'), '2030-01-01T00:00:00.000Z'],
+      [soon, soon.toISOString()],
     ]
     for (const [expiry, date] of cases) {
       await s.asetExpiry(expiry)
@@ -481,6 +483,32 @@ describe('§2.4 expiry (M = 2024-01-01T12:00:00Z)', () => {
   it('item 59, differs from Django: a garbled stored expiry counts as expired (age 0) instead of raising', async () => {
     const s = session()
     expect(await s.agetExpiryAge({ expiry: 'not a date' })).toBe(0)
+  })
+
+  it('issue 8 item 6: agetExpiryDate and agetExpiryAge agree on a garbled expiry: expired, at the modification instant', async () => {
+    const s = session()
+    for (const expiry of ['garbage', '', 'true', new Date(Number.NaN), true, { at: 1 }, [1], '2024-01-01', '2024-01-01T12:00:10']) {
+      const age = await s.agetExpiryAge({ expiry: expiry as string, modification: M })
+      const date = await s.agetExpiryDate({ expiry: expiry as string, modification: M })
+      expect(Number.isNaN(date.getTime())).toBe(false)
+      // '' is falsy: no custom expiry, the global age (Django's `expiry or cookie_age`).
+      expect(age).toBe(expiry === '' ? COOKIE_AGE : 0)
+      expect(date.getTime()).toBe(M.getTime() + age * 1000)
+    }
+  })
+
+  it('issue 8 item 6, differs from Django: a stored expiry without an offset is refused (expired), whatever the server time zone', async () => {
+    vi.stubEnv('TZ', 'America/New_York')
+    // The stub reaches the Date parser: a local-time string is five hours off UTC, as the issue reported.
+    expect(new Date('2024-01-01T12:00:10').getTime() - Date.parse('2024-01-01T12:00:10Z')).toBe(5 * 3600_000)
+    const s = session()
+    expect(await s.agetExpiryAge({ expiry: '2024-01-01T12:00:10', modification: M })).toBe(0)
+    expect(await s.agetExpiryDate({ expiry: '2024-01-01T12:00:10', modification: M })).toEqual(M)
+    // With an offset the instant is exact: Date#toISOString()'s "Z", and Django's isoformat() "+00:00" with microseconds.
+    for (const expiry of ['2024-01-01T12:00:10Z', '2024-01-01T12:00:10.000Z', '2024-01-01T12:00:10.123456+00:00', '2024-01-01T07:00:10-05:00']) {
+      expect(await s.agetExpiryAge({ expiry, modification: M })).toBe(10)
+    }
+    expect(await s.agetExpiryDate({ expiry: '2024-01-01T07:00:10-05:00', modification: M })).toEqual(at(10))
   })
 
   it('item 60: the agetExpireAtBrowserClose matrix', async () => {

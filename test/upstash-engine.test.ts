@@ -3,7 +3,8 @@
  * round trips (counted at the server), Django's store contract under concurrency, and faults.
  */
 import type { RedisConfigNodejs } from '@upstash/redis'
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { format, inspect } from 'node:util'
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { commitSession, createSessionStore, SessionConfigError, SessionInterrupted, SessionStoreUnavailable, type SessionStore } from '../src/index.js'
 import { upstashEngine, type UpstashEngineOptions } from '../src/engines/upstash.js'
 import { sha256Hex } from '../src/lib/crypto.js'
@@ -54,7 +55,8 @@ describe.skipIf(!fx)('storage layout', () => {
     const all = await fx!.direct.keys('*')
     expect(all.some((k) => k.includes(key))).toBe(false)
     const hash = await fx!.direct.hgetall(keys[0]!)
-    expect(hash).toEqual({ _record: '', user: '"ann"', cart: '[1,2]' })
+    // Each value behind its position, which keeps the order; _record counts the positions given out.
+    expect(hash).toEqual({ _record: '2', user: '1:"ann"', cart: '2:[1,2]' })
     expect(JSON.stringify(hash)).not.toContain(key)
   })
 
@@ -109,12 +111,13 @@ describe.skipIf(!fx)('storage layout', () => {
     await session.adelete('c')
     fx!.server.stats.reset()
     await session.asave()
-    expect(await fx!.direct.hgetall(redisKey)).toEqual({ _record: '', a: '1', b: '20' })
+    expect(await fx!.direct.hgetall(redisKey)).toEqual({ _record: '3', a: '1:1', b: '2:20' })
     const cleared = store.open(key)
     await cleared.aclear()
     await cleared.aset('z', true)
     await cleared.asave()
     expect(await store.engine.load(key)).toEqual({ z: true })
+    expect(await fx!.direct.hgetall(redisKey)).toEqual({ _record: '1', z: '1:true' })
   })
 
   it('clearExpired() is a no-op: Redis expires sessions itself', async () => {
@@ -219,6 +222,8 @@ describe.skipIf(!fx)('round trips, counted at the server', () => {
     fx!.server.stats.reset()
     const session = store.open(visitor.sessionKey)
     await session.acycleKey()
+    expect(fx!.server.stats.total).toBe(2)
+    // The cycle wrote the session as it is: the commit does not write it again a moment later.
     const { cookie } = await commitSession(session, { hadCookie: true })
     expect(fx!.server.stats.total).toBe(2)
     expect(await store.engine.load(cookie!.value)).toEqual({ user: 'ann' })
@@ -234,7 +239,8 @@ describe.skipIf(!fx)('round trips, counted at the server', () => {
       const { cookie } = await commitSession(session, { hadCookie: true })
       expect(cookie!.maxAge).toBe(0)
       expect(fx!.server.stats.total).toBe(1)
-      expect(fx!.server.stats.commands).toEqual({ DEL: 1 })
+      // One script: it deletes the record and names the user it was bound to (none here), for the user index.
+      expect(fx!.server.stats.commands).toEqual({ EVAL: 1 })
       expect(await store.engine.exists(key)).toBe(false)
     }
   })
@@ -324,9 +330,9 @@ describe.skipIf(!fx)('concurrency', () => {
   it('a create never overwrites: a taken key is a CreateError and the core picks another', async () => {
     const store = makeStore()
     const key = await seed(store, { owner: 'first' })
-    const write = { data: new Map([['owner', 'second']]), changed: new Set(['owner']), deleted: new Set<string>(), replace: true, expiryAge: 60 }
+    const write = { data: new Map([['owner', 'second']]), changed: new Set(['owner']), deleted: new Set<string>(), replace: true, expiryAge: 60, expiryAgeOf: () => 60 }
     await expect(store.engine.save(key, write, { mustCreate: true })).rejects.toMatchObject({ code: 'ERR_SESSION_KEY_TAKEN' })
-    await expect(store.engine.cycle!('someoldkey123', key, write)).rejects.toMatchObject({ code: 'ERR_SESSION_KEY_TAKEN' })
+    await expect(store.engine.cycle!('o'.repeat(32), key, write)).rejects.toMatchObject({ code: 'ERR_SESSION_KEY_TAKEN' })
     await expect(store.engine.save('neverexisted1', write, { mustCreate: false })).rejects.toMatchObject({ code: 'ERR_SESSION_GONE' })
     expect(await store.engine.load(key)).toEqual({ owner: 'first' })
     expect(await store.engine.exists('neverexisted1')).toBe(false)
@@ -426,7 +432,7 @@ describe.skipIf(!fx)('faults: SessionStoreUnavailable, and acknowledged writes s
   it('a refused connection answers fast (one retry, not the client default of five over ~4 s)', async () => {
     const store = createSessionStore({ secret: SECRET, engine: upstashEngine({ redis: { url: 'http://127.0.0.1:9', token: 't' } }) })
     const started = Date.now()
-    await expect(store.open('abcdefgh12345678').aget('a')).rejects.toBeInstanceOf(SessionStoreUnavailable)
+    await expect(store.open('abcdefgh12345678'.repeat(2)).aget('a')).rejects.toBeInstanceOf(SessionStoreUnavailable)
     expect(Date.now() - started).toBeLessThan(1000)
   })
 
@@ -443,7 +449,7 @@ describe.skipIf(!fx)('faults: SessionStoreUnavailable, and acknowledged writes s
 
   it('a wrong token', async () => {
     const store = createSessionStore({ secret: SECRET, engine: upstashEngine({ redis: { url: fx!.server.url, token: 'wrong' } }) })
-    const error = await store.open('abcdefgh12345678').aget('a').catch((err: unknown) => err)
+    const error = await store.open('abcdefgh12345678'.repeat(2)).aget('a').catch((err: unknown) => err)
     expect(error).toBeInstanceOf(SessionStoreUnavailable)
     expect((error as Error).message).toMatch(/Unauthorized/)
   })
@@ -544,5 +550,161 @@ describe('configuration from the environment', () => {
       const key = await seed(store, { via: urlName })
       expect(await store.open(key).aget('via')).toBe(urlName)
     }
+  })
+})
+
+describe.skipIf(!fx)('integrity (issue 8)', () => {
+  const LONG = 'x'.repeat(100)
+
+  it('item 2: akeys() after a round trip is insertion order with values over 64 bytes (Redis converts the hash)', async () => {
+    const prefix = uniquePrefix('order')
+    const store = makeStore({ prefix })
+    const s = store.open()
+    await s.aset('user', { id: 1, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin'], bio: LONG })
+    await s.aset('cart', [1, 2])
+    await s.aset('theme', 'dark')
+    await s.aset('lang', 'en')
+    // Twenty more: a hashtable's order follows Redis's per-process hash seed, so four keys could come back in order by chance.
+    const more = Array.from({ length: 20 }, (_, i) => `k${19 - i}`)
+    for (const k of more) await s.aset(k, LONG)
+    await s.asave()
+    expect(await fx!.direct.object('ENCODING', await hashedKey(s.sessionKey!, prefix))).toBe('hashtable')
+    expect(await store.open(s.sessionKey).akeys()).toEqual(['user', 'cart', 'theme', 'lang', ...more])
+  })
+
+  it('item 3: a second asave() with nothing new restarts the TTL', async () => {
+    const prefix = uniquePrefix('resave')
+    const store = makeStore({ prefix })
+    const s = store.open()
+    await s.aset('a', 1)
+    await s.asetExpiry(100)
+    await s.asave()
+    const redisKey = await hashedKey(s.sessionKey!, prefix)
+    await fx!.direct.pexpire(redisKey, 2000)
+    await s.asave()
+    expect(await fx!.direct.pttl(redisKey)).toBeGreaterThan(90_000)
+  })
+
+  it('item 4: the TTL follows the stored expiry whoever saves last, both ways; the race costs one more request', async () => {
+    const prefix = uniquePrefix('ttlrace')
+    const store = makeStore({ prefix })
+    for (const [expiry, low, high] of [
+      [60, 55_000, 60_000],
+      [30 * 86400, 29 * 86400_000, 30 * 86400_000],
+    ] as const) {
+      const key = await seed(store, { a: 1 })
+      const a = store.open(key)
+      const b = store.open(key)
+      await Promise.all([a.aget('a'), b.aget('a')])
+      await b.asetExpiry(expiry)
+      await b.asave()
+      await a.aset('x', LONG)
+      fx!.server.stats.reset()
+      await a.asave()
+      expect(fx!.server.stats.total).toBe(2)
+      const pttl = await fx!.direct.pttl(await hashedKey(key, prefix))
+      expect(pttl).toBeGreaterThan(low)
+      expect(pttl).toBeLessThanOrEqual(high)
+      expect(await store.engine.load(key)).toEqual({ a: 1, _session_expiry: expiry, x: LONG })
+    }
+  })
+
+  it('item 5: an absurd expiry is refused before any request; a script handed one writes nothing and leaves no key without a TTL', async () => {
+    const prefix = uniquePrefix('absurd')
+    const store = makeStore({ prefix })
+    const key = await seed(store, { a: 1 })
+    const s = store.open(key)
+    await s.aget('a')
+    fx!.server.stats.reset()
+    await expect(s.asetExpiry(1e14)).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRY_TOO_LONG' })
+    const write = { data: new Map([['b', 2]]), changed: new Set(['b']), deleted: new Set<string>(), replace: false, expiryAge: 1e14, expiryAgeOf: () => 1e14 }
+    await expect(store.engine.save(key, write, { mustCreate: false })).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRY_TOO_LONG' })
+    expect(fx!.server.stats.total).toBe(0)
+    // A client that inflates the TTL on the way: the script itself refuses, before its first write.
+    const client = fx!.client()
+    const inflating = {
+      eval: (script: string, keys: string[], args: string[]) => client.eval(script, keys, args.map((arg, i) => (i === 1 ? '100000000000000' : arg))),
+      del: client.del.bind(client),
+      exists: client.exists.bind(client),
+    } as unknown as UpstashEngineOptions['redis']
+    const tampered = createSessionStore({ secret: SECRET, engine: upstashEngine({ redis: inflating, prefix }) })
+    const update = tampered.open(key)
+    await update.aset('b', 2)
+    await expect(update.asave()).rejects.toBeInstanceOf(SessionStoreUnavailable)
+    const fresh = tampered.open()
+    await fresh.aset('c', 3)
+    await expect(fresh.asave()).rejects.toBeInstanceOf(SessionStoreUnavailable)
+    const keys = await fx!.direct.keys(`${prefix}*`)
+    expect(keys).toEqual([await hashedKey(key, prefix)])
+    for (const k of keys) expect(await fx!.direct.pttl(k)).toBeGreaterThan(0)
+    expect(await store.engine.load(key)).toEqual({ a: 1 })
+  })
+
+  it('item 7: acycleKey() racing a logout fails in the script, and no record holds the data', async () => {
+    const prefix = uniquePrefix('cyclelogout')
+    const store = makeStore({ prefix })
+    const key = await seed(store, { user: 'ada' })
+    const a = store.open(key)
+    expect(await a.aget('user')).toBe('ada')
+    await store.open(key).aflush()
+    fx!.server.stats.reset()
+    await expect(a.acycleKey()).rejects.toBeInstanceOf(SessionInterrupted)
+    expect(fx!.server.stats.total).toBe(1)
+    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([])
+  })
+
+  it('item 10: SessionStoreUnavailable carries no session data, in its message or its cause, as a logger prints them', async () => {
+    const store = makeStore()
+    const session = store.open()
+    await session.aset('card', 'PAN-4111111111111111')
+    fx!.server.faults.inject({ status: 400, body: '{"error":"ERR something"}' })
+    const error = (await session.asave().catch((err: unknown) => err)) as SessionStoreUnavailable
+    expect(error).toBeInstanceOf(SessionStoreUnavailable)
+    expect(error.cause).toBeInstanceOf(Error)
+    expect((error.cause as Error).message).toMatch(/ERR something/)
+    const printed = [inspect(error, { depth: Infinity, showHidden: true }), String(error.cause), JSON.stringify(error.cause, Object.getOwnPropertyNames(error.cause))]
+    for (const text of printed) expect(text).not.toContain('PAN-4111')
+    const logged: unknown[] = []
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void logged.push(...args))
+    console.error(error)
+    spy.mockRestore()
+    expect(format(...logged)).not.toContain('PAN-4111')
+  })
+
+  it('item 11: 20 garbage session cookies cost no request', async () => {
+    const store = makeStore()
+    const key = await seed(store, { a: 1 })
+    const garbage = [
+      'x'.repeat(31),
+      'x'.repeat(33),
+      key.toUpperCase(),
+      `${key.slice(0, 31)}-`,
+      `${key.slice(0, 31)}_`,
+      `${key} `,
+      ` ${key.slice(1)}`,
+      'a'.repeat(8),
+      'a'.repeat(1000),
+      '../../etc/passwd/aaaaaaaaaaaaaaaa',
+      '%00'.repeat(11),
+      '🍪'.repeat(16),
+      `${key.slice(0, 30)}é1`,
+      'eyJhbGciOiJIUzI1NiJ9.eyJhIjoxfQ.abc',
+      '0'.repeat(64),
+      `${key}${key}`,
+      key.slice(0, 16),
+      `${key.slice(0, 31)}\n`,
+      `${key.slice(0, 31)}.`,
+      'null'.repeat(8).toUpperCase(),
+    ]
+    expect(garbage).toHaveLength(20)
+    fx!.server.stats.reset()
+    for (const cookie of garbage) {
+      const s = store.open(cookie)
+      expect(await s.aget('a')).toBeUndefined()
+      expect(s.sessionKey).toBeNull()
+      await store.open(cookie).aflush()
+    }
+    expect(fx!.server.stats.total).toBe(0)
+    expect(await store.open(key).aget('a')).toBe(1)
   })
 })

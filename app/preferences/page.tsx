@@ -1,17 +1,28 @@
+import type { SearchParamsProps } from '../../lib/page'
+import { COLORS } from '../../lib/preferences'
 import { getSession } from '../../lib/session'
 import { savePreferences } from '../actions'
 
-const COLORS = ['red', 'green', 'blue', 'purple'] as const
-
-export default async function PreferencesPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const { saved } = await searchParams
-  const color = await (await getSession()).aget('fav_color')
+export default async function PreferencesPage({ searchParams }: SearchParamsProps) {
+  const { error, size, limit } = await searchParams
+  const session = await getSession()
+  const color = await session.aget('fav_color')
+  const note = await session.aget('note')
   return (
     <section className="card narrow">
+      {error === 'too-large' ? (
+        <p className="error" role="alert" data-testid="pref-error">
+          Not saved: the session cookie would be {size} bytes, over the {limit}-byte limit browsers keep (SessionTooLarge).
+          Keep a shorter note, or use the Upstash engine, whose cookie holds only a key.
+        </p>
+      ) : error === 'color' ? (
+        <p className="error" role="alert" data-testid="pref-error">
+          Not saved: pick one of the colours offered.
+        </p>
+      ) : null}
       <h1>Preferences</h1>
       <p>
         Favourite colour: <strong data-testid="fav-color">{color ?? 'not set'}</strong>
-        {saved ? <span className="saved"> saved</span> : null}
       </p>
       <form action={savePreferences} className="stack">
         <label>
@@ -23,6 +34,10 @@ export default async function PreferencesPage({ searchParams }: { searchParams: 
               </option>
             ))}
           </select>
+        </label>
+        <label>
+          A note to keep in the session (optional)
+          <textarea name="note" rows={3} defaultValue={note ?? ''} />
         </label>
         <button type="submit">Save</button>
       </form>

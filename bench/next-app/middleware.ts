@@ -2,18 +2,23 @@ import { NextResponse, type NextRequest } from 'next/server'
 import type { EngineFactory } from 'edge-session'
 import { cookieEngine } from 'edge-session/cookie'
 import { createNextSession } from 'edge-session/next'
+import { withSnapshot } from 'edge-session/snapshot'
 
 async function engineFromEnv(): Promise<EngineFactory> {
-  return process.env.SESSION_ENGINE === 'upstash' ? (await import('edge-session/upstash')).upstashEngine() : cookieEngine()
+  if (process.env.SESSION_ENGINE !== 'upstash') return cookieEngine()
+  const upstash = (await import('edge-session/upstash')).upstashEngine()
+  const snapshot = Number(process.env.SNAPSHOT_MAX_AGE ?? 0)
+  return snapshot > 0 ? withSnapshot(upstash, { maxAge: snapshot }) : upstash
 }
 
 const mode = process.env.BENCH_MODE ?? 'gate'
+const interval = process.env.SLIDING_INTERVAL
 const { sessionMiddleware, store } = createNextSession<{ user?: string }>({ engine: await engineFromEnv() })
 const gate = sessionMiddleware({
   protect: ['/gated'],
   allow: async (session) => (await session.aget('user')) !== undefined,
   loginUrl: '/login',
-  slidingRefresh: mode === 'sliding',
+  slidingRefresh: mode === 'sliding' && (interval === undefined ? true : { interval: Number(interval) }),
 })
 
 export async function middleware(request: NextRequest) {

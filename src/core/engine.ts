@@ -9,14 +9,29 @@ import type { SessionSettings } from './settings.js'
 export interface SessionWrite {
   /** Every key and value the session holds now, in insertion order. */
   readonly data: ReadonlyMap<string, unknown>
-  /** Keys set since the record was loaded or last saved. */
+  /**
+   * Keys whose value differs from the stored record: set since the record was loaded or last saved, or changed
+   * in place (the core compares each value handed out with its serialized form as loaded). Write them in `data`'s order.
+   */
   readonly changed: ReadonlySet<string>
-  /** Keys removed since the record was loaded or last saved. */
+  /**
+   * Keys removed since the record was loaded or last saved. A key in both `deleted` and `changed` was removed and
+   * set again: remove it first, then write it, so it moves to the end of the order as in a Python dict.
+   */
   readonly deleted: ReadonlySet<string>
   /** The stored record must be dropped and rewritten from `data` (after `aclear()`, or for a new record). */
   readonly replace: boolean
-  /** Whole seconds until the session expires, Django's `get_expiry_age()` at save time. May be ≤ 0: already expired. */
+  /**
+   * Whole seconds until the session expires, Django's `get_expiry_age()` at save time, from `data`'s
+   * `_session_expiry`. May be ≤ 0: already expired. Never over 400 days (engines refuse more, before writing).
+   */
   readonly expiryAge: number
+  /**
+   * The expiry age for another `_session_expiry` value (as loaded; `undefined` for none). An engine that merges
+   * fields into a record whose stored `_session_expiry` differs from `data`'s (a concurrent `asetExpiry` that this
+   * write does not touch) must expire the record by this age of the stored value, not by `expiryAge`.
+   */
+  expiryAgeOf(storedExpiry: unknown): number
 }
 
 /**
@@ -29,19 +44,32 @@ export interface SessionWrite {
  * - `save(key, write, { mustCreate: true })` writes only if no record holds `key`, else throws `CreateError`.
  * - `save(key, write, { mustCreate: false })` updates only an existing record, else throws `UpdateError`,
  *   so a session deleted by a concurrent request is never brought back.
+ * - `save` refuses a `write.expiryAge` over 400 days with `SessionExpiryTooLong` before writing anything.
  * - `save` returns the key the record now lives under: the same key for a server-side store,
  *   the new signed value for a cookie engine (whose "key" is the data itself).
  * - `delete` of a missing key is not an error.
  */
 export interface SessionEngine {
+  /**
+   * `true` when the key is the record itself (a signed cookie): every save issues a new key the browser must get,
+   * so a save marks the session modified, as Django's `signed_cookies` `save()` does.
+   */
+  readonly keyHoldsData?: boolean
+  /**
+   * `true` when every save writes `write.data` whole, ignoring `changed` and `deleted` (a signed cookie). The core
+   * then keeps no copy of the values it hands out to find those changed in place, so reads cost nothing more.
+   * Leave it unset for an engine that writes only what changed, or nested changes made in place would be lost.
+   */
+  readonly writesWholeRecord?: boolean
   load(key: string): Promise<Record<string, unknown> | null>
   save(key: string, write: SessionWrite, options: { mustCreate: boolean }): Promise<string>
   delete(key: string): Promise<void>
   exists(key: string): Promise<boolean>
   /**
-   * Optional: create `newKey` holding `write` and make `oldKey` stop loading in one atomic step.
-   * Without it the core does `save(newKey, mustCreate)` then `delete(oldKey)`, as Django does.
-   * Throws `CreateError` when `newKey` is taken.
+   * Create `newKey` holding `write` and make `oldKey` stop loading, in one atomic step. Throws `CreateError`
+   * when `newKey` is taken, and `UpdateError` when `oldKey` holds no record any more (a logout won the race:
+   * its data must not come back under a new key). Optional: without it the core does `save(newKey, mustCreate)`
+   * then `delete(oldKey)`, as Django does, and cannot notice that race; a server-side engine should have it.
    */
   cycle?(oldKey: string, newKey: string, write: SessionWrite): Promise<string>
   /** Removes expired records, for stores that cannot expire them on their own. A no-op elsewhere. */

@@ -1,5 +1,5 @@
 import { cookieAttributes, type SessionCookie } from '../lib/cookie.js'
-import type { Session, SessionData } from './session.js'
+import { writtenAsIs, type Session, type SessionData } from './session.js'
 
 export interface CommitOptions {
   /** The request carried a session cookie (any value). */
@@ -50,7 +50,8 @@ export async function commitSession<T extends object>(session: Session<T>, optio
     maxAge = Math.trunc(age)
     expires = new Date(Date.now() + age * 1000)
   }
-  await session.asave()
+  // Not again when this request already wrote it as it is (after acycleKey(), or an explicit asave()).
+  if (!session[writtenAsIs]) await session.asave()
   return {
     cookie: { ...attributes, value: session.sessionKey ?? '', ...(maxAge === undefined ? {} : { maxAge, expires }) },
     vary: accessed,

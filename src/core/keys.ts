@@ -18,6 +18,11 @@ export function newSessionKey(): string {
   return key
 }
 
+/** What `newSessionKey()` makes. A store that holds only such keys can refuse any other without a lookup. */
+export function isSessionKey(key: string): boolean {
+  return key.length === KEY_LENGTH && /^[a-z0-9]+$/.test(key)
+}
+
 export function validKey(key: string | null | undefined): string | null {
   return typeof key === 'string' && key.length >= MIN_KEY_LENGTH ? key : null
 }

@@ -8,7 +8,9 @@ import {
   UpdateError,
 } from '../errors.js'
 import type { SessionEngine, SessionWrite } from './engine.js'
+import { checkExpiryAge, EXPIRY_KEY, expiryAge, expiryDate } from './expiry.js'
 import { newSessionKey, validKey } from './keys.js'
+import { cappedExpiryAge, lifetimeEnded, stampLifetime } from './lifetime.js'
 import type { SessionSettings } from './settings.js'
 
 /** The default shape of session data. Declare an interface of your own to get typed `aget`/`aset`. */
@@ -24,11 +26,25 @@ export interface ExpiryOptions {
   expiry?: number | string | Date | null
 }
 
-export const EXPIRY_KEY = '_session_expiry'
+export { EXPIRY_KEY }
 export const TEST_COOKIE_NAME = 'testcookie'
 export const TEST_COOKIE_VALUE = 'worked'
 /** Django's `create()` gives up on a cache after 10 000 tries (behaviour 91); a 165-bit key collides far sooner only on a broken store. */
 const CREATE_ATTEMPTS = 100
+
+/**
+ * Writes reserved `_` keys for edge-session's own features (src/users/): the only code holding this symbol.
+ * Not re-exported from the package, so an app's `_` keys stay refused.
+ */
+export const writeReserved = Symbol('edge-session: write a reserved key')
+
+/**
+ * Read by `commitSession`: this object wrote the session as it is now (a key cycle, an explicit `asave()`) within
+ * the current second, and nothing changed since, in place included. The end-of-request save would write the same
+ * state with the same expiry second (the same signed cookie), one more round trip for nothing: it is skipped.
+ * `asave()` itself always writes. Not re-exported.
+ */
+export const writtenAsIs = Symbol('edge-session: the store holds this session as it is')
 
 /** Whatever `apop(key)` was given as a default, told apart from "no default" even when it is `undefined`. */
 type PopArgs<V> = [] | [defaultValue: V]
@@ -50,15 +66,24 @@ export class Session<T extends object = SessionData> {
   /** Some data was read or written (Django behaviour 18). Drives `Vary: Cookie`. */
   accessed = false
   #modified = false
-  #forceWriteAll = false
   #key: string | null
   #data: Map<string, unknown> | null = null
   #loading: Promise<Map<string, unknown>> | null = null
   #changed = new Set<string>()
   #deleted = new Set<string>()
   #replace = false
-  /** True once this object has written its current state: a second save with nothing new is skipped. */
-  #persisted = false
+  /**
+   * The serialized form, as the store holds it, of each object value the caller may hold (handed out, or set):
+   * a save writes the ones that differ now, i.e. changed in place. Comparing only those keeps concurrent
+   * requests' writes of other keys (Django writes the whole dict, and loses them). Not kept for an engine that
+   * writes the whole session at every save (a signed cookie), so that reads cost it nothing.
+   */
+  #snapshots = new Map<string, string>()
+  /**
+   * The second (since the epoch) of this object's last write, while that write holds the session as it is (unless a
+   * value was changed in place since); `null` otherwise.
+   */
+  #writtenAt: number | null = null
   /** Counts changes, so a save knows whether one landed while it was waiting on the engine. */
   #generation = 0
   readonly #engine: SessionEngine
@@ -79,7 +104,8 @@ export class Session<T extends object = SessionData> {
 
   /**
    * The session must be saved. Django never resets it, not even after a save (behaviour 27).
-   * Set it to `true` after changing a nested value in place, which edge-session cannot see (behaviour 14).
+   * Set it to `true` after changing a nested value in place and nothing else, so that the response saves
+   * (behaviour 14); the save then finds and writes every value changed in place.
    */
   get modified(): boolean {
     return this.#modified
@@ -88,7 +114,6 @@ export class Session<T extends object = SessionData> {
   set modified(value: boolean) {
     if (value) {
       this.#writable('modified')
-      this.#forceWriteAll = true
       this.#changedSinceSave()
     }
     this.#modified = value
@@ -117,7 +142,8 @@ export class Session<T extends object = SessionData> {
     let data = new Map<string, unknown>()
     if (this.#key !== null) {
       const record = await this.#engine.load(this.#key)
-      if (record) data = new Map(Object.entries(record))
+      // A record past its absolute lifetime (src/core/lifetime.ts) is as gone as an expired one, in every engine.
+      if (record && !lifetimeEnded(record, this.#settings.lifetime, new Date())) data = new Map(Object.entries(record))
       // A key the store does not hold is never adopted (behaviour 69, security S1).
       else this.#key = null
     }
@@ -151,8 +177,8 @@ export class Session<T extends object = SessionData> {
   /** Sets a value already validated. */
   #store(data: Map<string, unknown>, key: string, value: unknown): void {
     data.set(key, value)
+    // A key removed earlier stays in `deleted` too: the engine removes it before writing it, so it moves to the end.
     this.#changed.add(key)
-    this.#deleted.delete(key)
     this.#modified = true
     this.#changedSinceSave()
   }
@@ -161,8 +187,24 @@ export class Session<T extends object = SessionData> {
     data.delete(key)
     this.#deleted.add(key)
     this.#changed.delete(key)
+    this.#snapshots.delete(key)
     this.#modified = true
     this.#changedSinceSave()
+  }
+
+  /** A value about to reach the caller, who may change it in place: note how the store holds it, to see that at save. */
+  #handOut(data: Map<string, unknown>, key: string): unknown {
+    const value = data.get(key)
+    if (this.#engine.writesWholeRecord) return value
+    if (typeof value === 'object' && value !== null && !this.#changed.has(key) && !this.#snapshots.has(key)) {
+      try {
+        this.#snapshots.set(key, this.#settings.serializer.dumps(value, key))
+      } catch {
+        // A stored value the serializer would not write again (nested past its depth limit): reading it must
+        // still work. Left untracked, it is written only if set, and then refused with the reason.
+      }
+    }
+    return value
   }
 
   // ---- the dict API (catalogue §2.1) ----------------------------------------
@@ -171,7 +213,7 @@ export class Session<T extends object = SessionData> {
   async aget<K extends keyof T & string>(key: K, defaultValue: T[K]): Promise<T[K]>
   async aget(key: string, defaultValue?: unknown): Promise<unknown> {
     const data = await this.#session()
-    return data.has(key) ? data.get(key) : defaultValue
+    return data.has(key) ? this.#handOut(data, key) : defaultValue
   }
 
   async aset<K extends keyof T & string>(key: K, value: T[K]): Promise<void> {
@@ -218,7 +260,7 @@ export class Session<T extends object = SessionData> {
 
   async asetdefault<K extends keyof T & string>(key: K, value: T[K]): Promise<T[K]> {
     const data = await this.#session()
-    if (data.has(key)) return data.get(key) as T[K]
+    if (data.has(key)) return this.#handOut(data, key) as T[K]
     this.#checkKey('asetdefault', key)
     this.#put(data, key, value)
     return value
@@ -229,11 +271,13 @@ export class Session<T extends object = SessionData> {
   }
 
   async avalues(): Promise<unknown[]> {
-    return [...(await this.#session()).values()]
+    const data = await this.#session()
+    return [...data.keys()].map((key) => this.#handOut(data, key))
   }
 
   async aitems(): Promise<[string, unknown][]> {
-    return [...(await this.#session()).entries()]
+    const data = await this.#session()
+    return [...data.keys()].map((key) => [key, this.#handOut(data, key)])
   }
 
   /** Empties the data without loading it; sets `accessed` and `modified` (behaviours 13, 26). */
@@ -242,6 +286,7 @@ export class Session<T extends object = SessionData> {
     this.#data = new Map()
     this.#changed.clear()
     this.#deleted.clear()
+    this.#snapshots.clear()
     this.#replace = true
     this.accessed = true
     this.#modified = true
@@ -271,31 +316,56 @@ export class Session<T extends object = SessionData> {
     this.#writable('acycleKey')
     await this.#session()
     const oldKey = this.#key
-    await this.#create(oldKey)
-  }
-
-  /**
-   * Writes the session to the store now. The Next.js adapter calls it for you; call it yourself
-   * in scripts and jobs. Throws `SessionInterrupted` if the session was deleted meanwhile.
-   */
-  async asave(): Promise<void> {
-    this.#writable('asave')
-    if (this.#persisted && this.#key !== null) return
-    await this.#session()
-    if (this.#key === null) return this.#create(null)
-    const generation = this.#generation
     try {
-      this.#key = await this.#engine.save(this.#key, this.#write(false), { mustCreate: false })
+      await this.#create(oldKey)
     } catch (err) {
+      // The old record is gone: a logout won the race, and its data must not come back under a new key.
       if (err instanceof UpdateError) throw new SessionInterrupted({ cause: err })
       throw err
     }
-    this.#saved(generation)
+  }
+
+  /**
+   * Writes the session to the store now, every time (it restarts the expiry window, as Django's `save()` does).
+   * The Next.js adapter calls it for you; call it yourself in scripts and jobs. Throws `SessionInterrupted`
+   * if the session was deleted meanwhile.
+   */
+  async asave(): Promise<void> {
+    this.#writable('asave')
+    const key = this.#key
+    // Django's save() looks the record up before loading: a never-read session whose record is gone was
+    // ended while this request ran (UpdateError), it does not become a new session.
+    const unread = this.#data === null && this.#loading === null
+    const accessed = this.accessed
+    await this.#session()
+    const target = this.#key ?? (unread ? key : null)
+    if (target === null) return this.#create(null)
+    const generation = this.#generation
+    const { write, snapshots } = this.#write(false)
+    // Until this write succeeds, the store may not hold the session as it is.
+    this.#writtenAt = null
+    try {
+      this.#key = await this.#engine.save(target, write, { mustCreate: false })
+    } catch (err) {
+      if (!(err instanceof UpdateError)) throw err
+      if (unread) {
+        // Django raises before it loads: the failed save leaves the session as it found it, key and all.
+        this.accessed = accessed
+        this.#key = key
+        this.#data = null
+        this.#loading = null
+      }
+      throw new SessionInterrupted({ cause: err })
+    }
+    // The browser must get the new value (Django's signed_cookies save() sets modified).
+    if (this.#engine.keyHoldsData) this.#modified = true
+    this.#saved(generation, snapshots, write)
   }
 
   async #create(oldKey: string | null): Promise<void> {
     const generation = this.#generation
-    const write = this.#write(true)
+    const { write, snapshots } = this.#write(true)
+    this.#writtenAt = null
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const key = newSessionKey()
       try {
@@ -306,7 +376,7 @@ export class Session<T extends object = SessionData> {
           if (oldKey !== null) await this.#engine.delete(oldKey)
         }
         this.#modified = true
-        this.#saved(generation)
+        this.#saved(generation, snapshots, write)
         return
       } catch (err) {
         if (!(err instanceof CreateError)) throw err
@@ -316,33 +386,60 @@ export class Session<T extends object = SessionData> {
     throw new SessionStoreUnavailable(`the store reported ${CREATE_ATTEMPTS} fresh random keys in a row as taken`)
   }
 
-  #write(asNew: boolean): SessionWrite {
+  /** The write, and the serialized form of every object value the caller may hold, as that write stores it. */
+  #write(asNew: boolean): { write: SessionWrite; snapshots: Map<string, string> } {
     const data = this.#data ?? new Map<string, unknown>()
+    const now = new Date()
+    // The lifetime's start is part of the data it limits; stamped here so every engine stores it with the save.
+    for (const key of stampLifetime(data, this.#settings.lifetime, now)) this.#changed.add(key)
+    const replace = asNew || this.#replace
+    const changed = replace ? new Set(data.keys()) : new Set(this.#changed)
+    const snapshots = new Map<string, string>()
+    const { serializer } = this.#settings
+    for (const [key, value] of this.#engine.writesWholeRecord ? [] : data) {
+      if (typeof value !== 'object' || value === null) continue
+      const before = this.#snapshots.get(key)
+      // Never handed out nor set by the caller: it cannot have changed, and needs no snapshot.
+      if (before === undefined && !this.#changed.has(key)) continue
+      const text = serializer.dumps(value, key)
+      if (before !== undefined && text !== before) changed.add(key)
+      snapshots.set(key, text)
+    }
+    const ageOf = (expiry: unknown): number =>
+      cappedExpiryAge(expiryAge(expiry, this.#settings.cookieAge, now), data, this.#settings.lifetime, now)
     return {
-      data,
-      changed: asNew || this.#forceWriteAll ? new Set(data.keys()) : new Set(this.#changed),
-      deleted: new Set(this.#deleted),
-      replace: asNew || this.#replace,
-      expiryAge: this.#expiryAge(data.get(EXPIRY_KEY), new Date()),
+      write: { data, changed, deleted: new Set(this.#deleted), replace, expiryAge: ageOf(data.get(EXPIRY_KEY)), expiryAgeOf: ageOf },
+      snapshots,
     }
   }
 
   #changedSinceSave(): void {
-    this.#persisted = false
+    this.#writtenAt = null
     this.#generation++
+  }
+
+  get [writtenAsIs](): boolean {
+    // In-place changes are not tracked for such an engine, so it cannot be known unchanged; it saves again.
+    if (this.#engine.writesWholeRecord) return false
+    if (this.#writtenAt !== Math.floor(Date.now() / 1000) || this.#data === null) return false
+    for (const [key, before] of this.#snapshots) {
+      if (this.#settings.serializer.dumps(this.#data.get(key), key) !== before) return false
+    }
+    return true
   }
 
   /**
    * After a write of the state as it was at `generation`. A change that landed while the engine was
    * busy may or may not be in that write, so its tracking stays and the next save writes it again.
    */
-  #saved(generation: number): void {
+  #saved(generation: number, snapshots: Map<string, string>, write: SessionWrite): void {
     if (generation !== this.#generation) return
     this.#changed.clear()
     this.#deleted.clear()
     this.#replace = false
-    this.#forceWriteAll = false
-    this.#persisted = true
+    this.#snapshots = snapshots
+    // A write of an already expired session deleted it: the store does not hold it as it is.
+    this.#writtenAt = write.expiryAge > 0 ? Math.floor(Date.now() / 1000) : null
   }
 
   // ---- expiry (catalogue §2.4) ---------------------------------------------
@@ -361,23 +458,15 @@ export class Session<T extends object = SessionData> {
     let stored: number | string
     if (value instanceof Date) {
       if (Number.isNaN(value.getTime())) throw new TypeError('session.asetExpiry(): the Date is invalid.')
+      checkExpiryAge((value.getTime() - Date.now()) / 1000)
       stored = value.toISOString()
     } else if (typeof value === 'number' && Number.isFinite(value)) {
+      checkExpiryAge(value)
       stored = value
     } else {
       throw new TypeError('session.asetExpiry() takes a number of seconds, a Date, 0 (browser close) or null (the global age).')
     }
     this.#put(data, EXPIRY_KEY, stored)
-  }
-
-  #expiryAge(expiry: unknown, modification: Date): number {
-    if (!expiry) return this.#settings.cookieAge
-    if (typeof expiry === 'number') return expiry
-    const at = expiry instanceof Date ? expiry : new Date(String(expiry))
-    // A garbled stored expiry means "expired", never "forever".
-    if (Number.isNaN(at.getTime())) return 0
-    // Whole seconds, floored toward -∞ like Python's timedelta (behaviour 54).
-    return Math.floor((at.getTime() - modification.getTime()) / 1000)
   }
 
   async #storedExpiry(options: ExpiryOptions): Promise<unknown> {
@@ -386,16 +475,12 @@ export class Session<T extends object = SessionData> {
 
   /** Seconds until expiry, measured from `modification` (now). Without a custom expiry: `cookieAge`. */
   async agetExpiryAge(options: ExpiryOptions = {}): Promise<number> {
-    return this.#expiryAge(await this.#storedExpiry(options), options.modification ?? new Date())
+    return expiryAge(await this.#storedExpiry(options), this.#settings.cookieAge, options.modification ?? new Date())
   }
 
+  /** The instant the session expires; a garbled stored expiry gives `modification` (now), as its age is 0. */
   async agetExpiryDate(options: ExpiryOptions = {}): Promise<Date> {
-    const expiry = await this.#storedExpiry(options)
-    if (expiry instanceof Date) return expiry
-    if (typeof expiry === 'string') return new Date(expiry)
-    const modification = options.modification ?? new Date()
-    const seconds = typeof expiry === 'number' && expiry !== 0 ? expiry : this.#settings.cookieAge
-    return new Date(modification.getTime() + seconds * 1000)
+    return expiryDate(await this.#storedExpiry(options), this.#settings.cookieAge, options.modification ?? new Date())
   }
 
   /** Catalogue item 60: the global setting when no expiry is set, else whether the expiry is 0. */
@@ -403,6 +488,15 @@ export class Session<T extends object = SessionData> {
     const expiry = (await this.#session()).get(EXPIRY_KEY)
     if (expiry === undefined || expiry === null) return this.#settings.expireAtBrowserClose
     return expiry === 0
+  }
+
+  /** Sets a reserved key, or removes it when `value` is `undefined`. See `writeReserved`. */
+  async [writeReserved](key: `_${string}`, value: unknown): Promise<void> {
+    // Only login and the password-change call write reserved keys: name the one a developer wrote.
+    this.#writable('alogin')
+    const data = await this.#session()
+    if (value !== undefined) this.#put(data, key, value)
+    else if (data.has(key)) this.#remove(data, key)
   }
 
   // ---- test cookie (catalogue §2.8) ----------------------------------------

@@ -1,4 +1,5 @@
 import { SessionConfigError } from '../errors.js'
+import { checkLifetime, type SessionLifetime } from './lifetime.js'
 import type { Serializer } from './serializer.js'
 import { jsonSerializer } from './serializer.js'
 
@@ -25,13 +26,15 @@ export interface SessionSettings {
   secret: string
   /** Old secrets, accepted when verifying only. Read from `SESSION_SECRET_FALLBACKS` (comma-separated). */
   secretFallbacks: readonly string[]
+  /** Absolute and idle limits, enforced by the server in every engine (see src/core/lifetime.ts). Not in Django. */
+  lifetime?: SessionLifetime
 }
 
 export type SessionOptions = Partial<SessionSettings>
 
 const MIN_SECRET_BYTES = 32
-/** RFC 6265bis §5.5: user agents cap Max-Age at 400 days. */
-const MAX_COOKIE_AGE = 400 * 24 * 60 * 60
+/** RFC 6265bis §5.5: user agents cap Max-Age at 400 days. Also the longest session expiry (src/core/expiry.ts). */
+export const MAX_COOKIE_AGE = 400 * 24 * 60 * 60
 
 const defaults: Omit<SessionSettings, 'secret' | 'secretFallbacks' | 'cookieSecure'> = {
   cookieName: 'sessionid',
@@ -45,12 +48,21 @@ const defaults: Omit<SessionSettings, 'secret' | 'secretFallbacks' | 'cookieSecu
   serializer: jsonSerializer,
 }
 
-const known = new Set<string>([...Object.keys(defaults), 'cookieSecure', 'secret', 'secretFallbacks'])
+const known = new Set<string>([...Object.keys(defaults), 'cookieSecure', 'secret', 'secretFallbacks', 'lifetime'])
 
-/** An environment variable, `undefined` when unset or empty; safe where `process` does not exist. */
+/**
+ * An environment variable, `undefined` when unset, empty or refused. Never throws: callers look a name up
+ * only for an option that was not passed, so a runtime that forbids the read must not stop the app.
+ */
 export function env(name: string): string | undefined {
-  // Read through globalThis: `process` does not exist at the edge unless a bundler inlines it.
-  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name]
+  let value: string | undefined
+  try {
+    // Read through globalThis: `process` does not exist at the edge unless a bundler inlines it.
+    value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name]
+  } catch {
+    // Deno without --allow-env throws NotCapable on every read; the variable is then as good as unset.
+    return undefined
+  }
   return value === '' ? undefined : value
 }
 
@@ -96,10 +108,12 @@ export function resolveSettings(options: SessionOptions = {}): SessionSettings {
 
   const settings: SessionSettings = {
     ...defaults,
-    cookieSecure: isProduction(),
     ...defined,
+    // Looked up only when not given: each lookup may be refused, and costs a permission where one is needed.
+    cookieSecure: defined.cookieSecure ?? isProduction(),
     secret,
     secretFallbacks: [...fallbacks],
+    lifetime: checkLifetime(defined.lifetime),
   }
   if (typeof settings.cookieSameSite === 'string') {
     settings.cookieSameSite = settings.cookieSameSite.toLowerCase() as SameSite

@@ -6,28 +6,58 @@
  *
  * @module
  */
-import { CompactSign, base64url, compactVerify } from 'jose'
+// The base64url module alone: jose's index also reaches its JWE code, whose CompressionStream webpack flags in edge bundles.
+import * as base64url from 'jose/base64url'
 import type { EngineFactory, SessionEngine, SessionWrite } from '../core/engine.js'
+import { checkExpiryAge } from '../core/expiry.js'
 import type { SessionSettings } from '../core/settings.js'
 import { SessionConfigError, SessionTooLarge } from '../errors.js'
 import { deflate, inflate } from '../lib/compress.js'
 import { cookieAttributes, serializeCookie } from '../lib/cookie.js'
 import { deriveKey, utf8 } from '../lib/crypto.js'
+import { decodeCanonical, hs256 } from '../lib/hs256.js'
+import { revocable, type RevocationStore } from '../revocation/index.js'
 
 export interface CookieEngineOptions {
   /** Encrypt the data (JWE dir + A256GCM) instead of only signing it. Default `false`. */
   encrypt?: boolean
   /** The most a compressed payload may inflate to, in bytes. Default 64 KiB. */
   maxInflatedSize?: number
+  /**
+   * Makes logout real: a cookie bound to a user (`alogin`) loads only while the store lists it as live, so
+   * `aflush()`, `acycleKey()` and "sign out other devices" end every copy of the old cookie. See src/revocation/.
+   */
+  revocation?: RevocationStore
 }
 
 /** Browsers keep at most 4096 bytes of a cookie (RFC 6265bis §5.6); we count the whole Set-Cookie value to be safe. */
 export const COOKIE_SIZE_LIMIT = 4096
+
+/**
+ * The size check a session carried in a cookie makes at save: returns `value`, or throws `SessionTooLarge` when the
+ * whole Set-Cookie would pass `COOKIE_SIZE_LIMIT`. The header without its value and Max-Age digits has the same
+ * length on every save (Expires always prints 29 characters): measured once here, the check builds no string per save.
+ */
+export function cookieSizeCheck(settings: SessionSettings): (value: string, expiryAge: number) => string {
+  const overhead = serializeCookie({ ...cookieAttributes(settings), value: '', maxAge: 0, expires: new Date(0) }).length - 1
+  return (value, expiryAge) => {
+    const size = overhead + value.length + String(expiryAge).length
+    if (size > COOKIE_SIZE_LIMIT) throw new SessionTooLarge(size, COOKIE_SIZE_LIMIT)
+    return value
+  }
+}
 /** Deflate rarely pays below this many bytes, and it costs time on every write. */
 const COMPRESS_FROM = 128
-/** Payload: `<exp>` then `:` and the serialized data, or `.` and the deflated data (Django's flag, inside the signed part). */
+/**
+ * Payload: `<issued>-<expires>` (whole seconds since the epoch), then `:` and the serialized data, or `.` and the
+ * deflated data (Django's flag, inside the signed part). The issue time lets the current `cookieAge` bound cookies
+ * already issued, as Django's `max_age` check at load does: lowering it is an emergency lever besides the secret.
+ */
 const PLAIN = 0x3a
 const DEFLATED = 0x2e
+const TIMES_SEPARATOR = 0x2d
+/** Digits of a time in seconds: up to the year 2286, far past any expiry the 400-day cap allows. */
+const MAX_TIME_DIGITS = 10
 const MAX_TOKEN_LENGTH = 8192
 /**
  * Cookies whose signature (or encryption) checked out recently, with their payloads. A visitor sends the
@@ -45,26 +75,10 @@ interface Codec {
   open(token: string): Promise<Uint8Array | null>
 }
 
+/** JWS HS256, `{"alg":"HS256"}` only: jose's tokens byte for byte, signed without jose's per-call overhead (src/lib/hs256.ts). */
 function signingCodec(keys: Promise<CryptoKey[]>): Codec {
-  return {
-    async seal(payload) {
-      const [key] = await keys
-      return new CompactSign(payload).setProtectedHeader({ alg: 'HS256' }).sign(key!)
-    },
-    async open(token) {
-      for (const key of await keys) {
-        try {
-          const { payload, protectedHeader } = await compactVerify(token, key, { algorithms: ['HS256'] })
-          // We only ever write {"alg":"HS256"}: any other header (kid, jku, crit, b64...) is not ours.
-          return Object.keys(protectedHeader).length === 1 ? payload : null
-        } catch (err) {
-          // Only a signature mismatch is worth trying the next (fallback) secret for.
-          if ((err as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return null
-        }
-      }
-      return null
-    },
-  }
+  const jws = hs256(keys)
+  return { seal: (payload) => jws.sign(payload), open: (token) => jws.verify(token) }
 }
 
 /**
@@ -93,16 +107,17 @@ function encryptingCodec(keys: Promise<CryptoKey[]>): Codec {
       const parts = token.split('.')
       // Any other header (zip, kid, crit, another alg or enc...) or an encrypted key is not ours.
       if (parts.length !== 5 || parts[0] !== JWE_HEADER || parts[1] !== '') return null
-      const iv = new Uint8Array(base64url.decode(parts[2]!))
-      const ciphertext = base64url.decode(parts[3]!)
-      const tag = base64url.decode(parts[4]!)
-      if (iv.length !== GCM_IV_BYTES || tag.length !== GCM_TAG_BYTES) return null
+      // Only the spelling we write: no padding, whitespace or stray low bits (one token, one string).
+      const iv = decodeCanonical(parts[2]!)
+      const ciphertext = decodeCanonical(parts[3]!)
+      const tag = decodeCanonical(parts[4]!)
+      if (!iv || !ciphertext || !tag || iv.length !== GCM_IV_BYTES || tag.length !== GCM_TAG_BYTES) return null
       const sealed = new Uint8Array(ciphertext.length + GCM_TAG_BYTES)
       sealed.set(ciphertext)
       sealed.set(tag, ciphertext.length)
       for (const key of await keys) {
         try {
-          return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: JWE_AAD }, key, sealed))
+          return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: new Uint8Array(iv), additionalData: JWE_AAD }, key, sealed))
         } catch {
           // The tag did not check out: another (fallback) secret may be the one it was sealed with.
         }
@@ -112,16 +127,27 @@ function encryptingCodec(keys: Promise<CryptoKey[]>): Codec {
   }
 }
 
+/** The whole seconds written at `payload[from]`, and where they end; `null` without a digit. */
+function readTime(payload: Uint8Array, from: number): { value: number; end: number } | null {
+  let i = from
+  let value = 0
+  while (i < payload.length && i - from < MAX_TIME_DIGITS && payload[i]! >= 0x30 && payload[i]! <= 0x39) value = value * 10 + payload[i++]! - 0x30
+  return i === from ? null : { value, end: i }
+}
+
 function decodePayload(payload: Uint8Array, settings: SessionSettings, maxInflated: number): Record<string, unknown> | null {
-  let i = 0
-  let exp = 0
-  while (i < payload.length && payload[i]! >= 0x30 && payload[i]! <= 0x39 && i < 16) exp = exp * 10 + payload[i++]! - 0x30
-  if (i === 0 || i >= payload.length) return null
+  const issued = readTime(payload, 0)
+  if (!issued || payload[issued.end] !== TIMES_SEPARATOR) return null
+  const expires = readTime(payload, issued.end + 1)
+  if (!expires || expires.end >= payload.length) return null
+  const now = Date.now() / 1000
   // The server enforces expiry itself, the per-session one included (Django does not: ticket #19201).
-  // Expired at `exp` itself, as the memory engine is: an expiry age of 0 never loads.
-  if (Date.now() / 1000 >= exp) return null
-  const flag = payload[i]
-  let body = payload.subarray(i + 1)
+  // Expired at `expires` itself, as the memory engine is: an expiry age of 0 never loads.
+  if (now >= expires.value) return null
+  // And no cookie outlives the current cookieAge, counted from its issue (Django's max_age at load).
+  if (now >= issued.value + settings.cookieAge) return null
+  const flag = payload[expires.end]
+  let body = payload.subarray(expires.end + 1)
   if (flag === DEFLATED) {
     const inflated = inflate(body, maxInflated)
     if (!inflated) return null
@@ -135,7 +161,8 @@ function decodePayload(payload: Uint8Array, settings: SessionSettings, maxInflat
 }
 
 function encodePayload(write: SessionWrite, settings: SessionSettings, maxInflated: number): Uint8Array<ArrayBuffer> {
-  const exp = Math.floor(Date.now() / 1000) + Math.floor(write.expiryAge)
+  const issued = Math.floor(Date.now() / 1000)
+  const expires = issued + Math.floor(write.expiryAge)
   const body = utf8(settings.serializer.dumps(Object.fromEntries(write.data)))
   let flag = PLAIN
   let packed: Uint8Array = body
@@ -149,7 +176,7 @@ function encodePayload(write: SessionWrite, settings: SessionSettings, maxInflat
       packed = deflated
     }
   }
-  const head = utf8(String(Math.max(exp, 0)))
+  const head = utf8(`${issued}-${Math.max(expires, 0)}`)
   const payload = new Uint8Array(head.length + 1 + packed.length)
   payload.set(head)
   payload[head.length] = flag
@@ -161,8 +188,8 @@ function encodePayload(write: SessionWrite, settings: SessionSettings, maxInflat
  * The signed-cookie engine. Keys are derived from `secret` (and each of `secretFallbacks`) once, with HKDF,
  * for this purpose alone. A cookie signed with a fallback loads, and is re-signed with `secret` at its next save.
  *
- * Like Django's, this engine cannot revoke: after `aflush()` or `acycleKey()`, a copy of the old cookie
- * stays valid until it expires.
+ * Like Django's, this engine cannot revoke on its own: after `aflush()` or `acycleKey()`, a copy of the old
+ * cookie stays valid until it expires. With a `revocation` store, a signed-in cookie is ended for real.
  *
  * @example
  * ```ts
@@ -183,13 +210,13 @@ export function cookieEngine(options: CookieEngineOptions = {}): EngineFactory {
       : signingCodec(
           Promise.all(secrets.map((s) => deriveKey(s, 'edge-session/cookie HS256', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign', 'verify']))),
         )
-    // The Set-Cookie header without its value and Max-Age digits has the same length on every save
-    // (Expires always prints 29 characters): measured once here, the size check builds no string per save.
-    const cookieOverhead = serializeCookie({ ...cookieAttributes(settings), value: '', maxAge: 0, expires: new Date(0) }).length - 1
+    const fits = cookieSizeCheck(settings)
 
     const verified = new Map<string, Uint8Array>()
 
-    return {
+    const engine: SessionEngine = {
+      keyHoldsData: true,
+      writesWholeRecord: true,
       async load(token) {
         if (token.length > MAX_TOKEN_LENGTH) return null
         try {
@@ -209,10 +236,8 @@ export function cookieEngine(options: CookieEngineOptions = {}): EngineFactory {
         }
       },
       async save(_key, write) {
-        const token = await codec.seal(encodePayload(write, settings, maxInflated))
-        const size = cookieOverhead + token.length + String(write.expiryAge).length
-        if (size > COOKIE_SIZE_LIMIT) throw new SessionTooLarge(size, COOKIE_SIZE_LIMIT)
-        return token
+        checkExpiryAge(write.expiryAge)
+        return fits(await codec.seal(encodePayload(write, settings, maxInflated)), write.expiryAge)
       },
       // The data is in the browser: there is nothing here to delete, look up or sweep.
       async delete() {},
@@ -221,5 +246,7 @@ export function cookieEngine(options: CookieEngineOptions = {}): EngineFactory {
       },
       async clearExpired() {},
     }
+    // Wrapped around the whole engine, the verified-cookie cache included: it remembers signatures, never liveness.
+    return options.revocation ? revocable(engine, options.revocation) : engine
   }
 }

@@ -1,13 +1,15 @@
 /**
  * An in-memory engine for tests, scripts and development. It keeps each field serialized
  * on its own, as the Upstash engine does, so the two behave alike: concurrent writers of
- * different keys both survive, and nested objects are copies, not shared references.
+ * different keys both survive, nested objects are copies, not shared references, and fields keep their order
+ * (a Map is ordered; a field removed and written again moves to the end).
  *
  * Exported from `edge-session` and `edge-session/memory`.
  *
  * @module
  */
-import type { EngineFactory, SessionEngine } from '../core/engine.js'
+import type { EngineFactory, SessionEngine, SessionWrite } from '../core/engine.js'
+import { checkExpiryAge, EXPIRY_KEY } from '../core/expiry.js'
 import { CreateError, UpdateError } from '../errors.js'
 
 interface Record_ {
@@ -37,6 +39,21 @@ export function memoryEngine(): (settings: Parameters<EngineFactory>[0]) => Memo
       }
       return record
     }
+    /**
+     * Writes `write` into `key`'s record (`existing`, or none). Everything is computed before the store is touched:
+     * a value that fails to serialize, or an expiry over the limit, leaves it whole.
+     */
+    const put = (key: string, existing: Record_ | undefined, write: SessionWrite): void => {
+      const fields = new Map(write.replace || !existing ? [] : existing.fields)
+      for (const field of write.deleted) fields.delete(field)
+      for (const [field, value] of write.data) if (write.changed.has(field)) fields.set(field, settings.serializer.dumps(value, field))
+      // The record's own expiry decides, also when a concurrent request set it and this write left it alone.
+      const stored = fields.get(EXPIRY_KEY)
+      const age = write.expiryAgeOf(stored === undefined ? undefined : settings.serializer.loads(stored))
+      checkExpiryAge(age)
+      if (age <= 0) records.delete(key)
+      else records.set(key, { fields, expiresAt: Date.now() + age * 1000 })
+    }
     return {
       get size() {
         return records.size
@@ -55,14 +72,16 @@ export function memoryEngine(): (settings: Parameters<EngineFactory>[0]) => Memo
         const existing = live(key)
         if (mustCreate && existing) throw new CreateError()
         if (!mustCreate && !existing) throw new UpdateError()
-        // Serialize everything before touching the record: a value that fails must leave it whole.
-        const serialized = [...write.changed].map((field) => [field, settings.serializer.dumps(write.data.get(field), field)] as const)
-        const fields = write.replace || !existing ? new Map<string, string>() : existing.fields
-        for (const field of write.deleted) fields.delete(field)
-        for (const [field, text] of serialized) fields.set(field, text)
-        if (write.expiryAge <= 0) records.delete(key)
-        else records.set(key, { fields, expiresAt: Date.now() + write.expiryAge * 1000 })
+        put(key, existing, write)
         return key
+      },
+      async cycle(oldKey, newKey, write) {
+        if (live(newKey)) throw new CreateError()
+        // A logout that deleted the old record first wins: its data is not brought back under the new key.
+        if (!live(oldKey)) throw new UpdateError()
+        put(newKey, undefined, write)
+        records.delete(oldKey)
+        return newKey
       },
       async delete(key) {
         records.delete(key)

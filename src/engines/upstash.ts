@@ -5,17 +5,24 @@
  * Exported from `edge-session/upstash` (the only module that imports `@upstash/redis`, an optional peer).
  *
  * Storage: one Redis hash per session, under `prefix + sha256hex(sessionKey)` (a dump of the store
- * hands out no usable session key), one hash field per session key holding its serialized value,
- * plus a marker field so an empty session still exists. The TTL is set from the session's expiry age
- * on every write, so Redis expires sessions itself: `clearExpired()` is a no-op.
+ * hands out no usable session key), one hash field per session key holding `<position>:<serialized value>`,
+ * plus a `_record` field, so an empty session still exists, that counts positions given out. The position keeps
+ * insertion order, which Redis loses once a value is over 64 bytes (the hash leaves its listpack encoding).
+ * The TTL is set on every write from the expiry the record holds after it, so Redis expires sessions itself
+ * (`clearExpired()` is a no-op), and a save never undoes a concurrent `asetExpiry`.
+ *
+ * A key that `newSessionKey()` cannot have made (not 32 characters of `[a-z0-9]`) is refused without a request:
+ * a garbage or forged cookie costs nothing. (Signing the id in the cookie would also stop well-formed forgeries,
+ * for an HMAC on every request that has a cookie: not done, see the README.)
  *
  * Round trips (HTTP requests to Upstash, asserted by test/upstash-engine.test.ts):
  * - reading a session: 1 (the first data access loads everything; later reads are free);
- * - saving a change, or creating a session: 1;
+ * - saving, or creating a session: 1 (2 when a concurrent request changed the session's expiry meanwhile);
  * - login, `acycleKey()` on a loaded session and then a write: 3 (load, cycle, save); `acycleKey()` alone: 2;
  *   on a visitor with no session yet: 1 (a create), 2 with a write after it;
- * - logout, `aflush()`: 1 (it deletes without loading);
- * - a request that touches no session data: 0.
+ * - logout, `aflush()`: 1 (it deletes without loading); 2 for a session bound to a user (`alogin`), whose entry
+ *   then leaves the user's index;
+ * - a request that touches no session data, or carries a key that is not one of ours: 0.
  * Each operation is one `EVAL` (or `DEL`/`EXISTS`), whatever the client's auto-pipelining setting. `EVAL`, not
  * `EVALSHA`: a NOSCRIPT fallback would make the first request after a Redis restart cost two.
  *
@@ -25,11 +32,19 @@
  *
  * @module
  */
-import { Redis } from '@upstash/redis'
+// @upstash/redis's entry for this runtime, chosen by export conditions (package.json "imports"): on workerd and Deno
+// its fetch-only Cloudflare entry, as the default one sends `cache: "no-store"` (workerd refuses it before the
+// 2024-11-11 compatibility date) and reads process.env (Deno refuses that without --allow-env); elsewhere the
+// default entry, whose "no-store" keeps Next's fetch cache away from session reads.
+import { Redis } from '#upstash-redis'
 import type { EngineFactory, SessionEngine, SessionWrite } from '../core/engine.js'
-import { env, type SessionSettings } from '../core/settings.js'
+import { checkExpiryAge, EXPIRY_KEY, MAX_EXPIRY_AGE } from '../core/expiry.js'
+import { isSessionKey } from '../core/keys.js'
+import { env } from '../core/settings.js'
 import { CreateError, SessionConfigError, SessionStoreUnavailable, UpdateError } from '../errors.js'
 import { sha256Hex } from '../lib/crypto.js'
+import { DEVICE_KEY, USER_ID_KEY, type UserIndexedEngine } from '../users/contract.js'
+import { INDEX_LUA, redisUserIndex } from '../users/redis-index.js'
 
 /** The client methods the engine uses: an `@upstash/redis` `Redis` from any of its entry points. */
 export type UpstashClient = Pick<Redis, 'eval' | 'del' | 'exists'>
@@ -58,10 +73,15 @@ const DEFAULT_TIMEOUT_MS = 3000
 /** One retry, soon: a lost connection gets a second chance, an outage answers in one timeout, not the client's default ~4 s. */
 const RETRY = { retries: 1, backoff: () => 50 }
 /**
- * Marks the hash as a session even when it holds no data (Redis drops empty hashes). Keys starting
- * with "_" belong to edge-session (Django behaviour 17), and none other is named this, so no data collides.
+ * Marks the hash as a session even when it holds no data (Redis drops empty hashes), and holds the last position
+ * given to a field. Keys starting with "_" belong to edge-session (Django behaviour 17), and none other is named
+ * this, so no data collides.
  */
 const RECORD_FIELD = '_record'
+/** A stored field is `<position>:<value>`: the position orders the fields at load. */
+const POSITIONED = /^(\d+):/
+/** Saves retried when a concurrent `asetExpiry` changed the stored expiry under this one: one is the rare case. */
+const EXPIRY_ATTEMPTS = 3
 /**
  * Prefixed to every string a script returns. No JSON starts with "~", so a client with
  * `automaticDeserialization` (the default) hands the strings back untouched instead of parsing them.
@@ -76,35 +96,86 @@ for i = 1, #flat do flat[i] = '${RAW}' .. flat[i] end
 return flat`
 
 /**
- * Save and cycle, Django's contract in one atomic step. ARGV: mode ("create" | "update"), TTL in ms, replace (0/1),
- * the number of deleted fields, the deleted fields, then field/value pairs. Returns 1, or 0 when a create finds
- * the key taken, or -1 when an update finds the session gone (it is never brought back). KEYS[2], when given,
- * is the old key of a cycle: deleted in the same step, so it stops loading exactly when the new one starts.
+ * Save and cycle, Django's contract in one atomic step. KEYS[1] is the session; KEYS[2], for a cycle, the old
+ * session, which must still exist and is deleted in the same step, so it stops loading exactly when the new one
+ * starts. ARGV: mode ("create" | "update"), TTL in ms, replace (0/1), expiry check (0/1), the expected stored
+ * expiry ("" for none), the number of deleted fields, the deleted fields, then field/value pairs.
+ *
+ * Every check comes before the first write, so a refused save leaves Redis as it was. Returns 1 when written;
+ * 0 when a create finds the key taken; -1 when an update finds the session gone, or a cycle its old session
+ * (a logout won: the session is never brought back); and, when asked to check the expiry, RAW + the stored
+ * expiry if it is not the expected one (a concurrent asetExpiry: the caller computes the TTL from it and retries).
  */
 const SAVE = `
-local key = KEYS[1]
-local exists = redis.call('EXISTS', key) == 1
-if ARGV[1] == 'create' then
-  if exists then return 0 end
-elseif not exists then
+local key, old = KEYS[1], KEYS[2]
+local mode, ttl, replace, ndeleted = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', tonumber(ARGV[6])
+if (mode ~= 'create' and mode ~= 'update') or not ttl or ttl % 1 ~= 0 or ttl > ${MAX_EXPIRY_AGE * 1000}
+  or not ndeleted or ndeleted < 0 or (#ARGV - 6 - ndeleted) % 2 ~= 0 then
+  return redis.error_reply('edge-session: malformed save arguments')
+end
+if redis.call('EXISTS', key) == 1 then
+  if mode == 'create' then return 0 end
+elseif mode == 'update' then
   return -1
 end
-local ttl = tonumber(ARGV[2])
-if ARGV[3] == '1' or ttl <= 0 then redis.call('DEL', key) end
-if KEYS[2] then redis.call('DEL', KEYS[2]) end
+if old and redis.call('EXISTS', old) == 0 then return -1 end
+if ARGV[4] == '1' then
+  local stored = redis.call('HGET', key, '${EXPIRY_KEY}')
+  stored = stored and string.match(stored, '^%d+:(.*)$') or ''
+  if stored ~= ARGV[5] then return '${RAW}' .. stored end
+end
+if old then redis.call('DEL', old) end
+if replace or ttl <= 0 then redis.call('DEL', key) end
 if ttl <= 0 then return 1 end
-local first = 5 + tonumber(ARGV[4])
-for i = 5, first - 1 do redis.call('HDEL', key, ARGV[i]) end
-redis.call('HSET', key, '${RECORD_FIELD}', '')
-for i = first, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+local first = 7 + ndeleted
+for i = 7, first - 1 do redis.call('HDEL', key, ARGV[i]) end
+redis.call('HSETNX', key, '${RECORD_FIELD}', '0')
+for i = first, #ARGV, 2 do
+  -- A field keeps its position when rewritten; a new one goes last.
+  local current = redis.call('HGET', key, ARGV[i])
+  local position = current and string.match(current, '^%d+') or redis.call('HINCRBY', key, '${RECORD_FIELD}', 1)
+  redis.call('HSET', key, ARGV[i], position .. ':' .. ARGV[i + 1])
+end
 redis.call('PEXPIRE', key, ttl)
 return 1`
+
+/**
+ * SAVE, and the per-user session index (src/users/redis-index.ts) in the same atomic step. ARGV starts with the
+ * index block: its length (0 for a session bound to no user), then the session's index id, the old id of a cycle
+ * ("" otherwise), now in ms and the device label; with a block, the last two KEYS are the user's index keys. Both
+ * are taken off before SAVE runs, so it sees its own KEYS and ARGV. The entry expires with the record's own TTL.
+ */
+const SAVE_INDEXED = `${INDEX_LUA}
+local n = tonumber(table.remove(ARGV, 1))
+local index = {}
+for i = 1, n do index[i] = table.remove(ARGV, 1) end
+local index_keys = {}
+if n > 0 then index_keys[2] = table.remove(KEYS) index_keys[1] = table.remove(KEYS) end
+local function save()
+${SAVE}
+end
+local result = save()
+if result == 1 and n > 0 then
+  local now = tonumber(index[3])
+  if index[2] ~= '' then index_remove(index_keys[1], index_keys[2], index[2]) end
+  local pttl = redis.call('PTTL', KEYS[1])
+  index_put(index_keys[1], index_keys[2], index[1], 'upsert', pttl > 0 and now + pttl or now, now, index[4])
+end
+return result`
+
+/** Deletes a session and returns the user it was bound to (RAW + the stored field), so its index entry can go too. */
+const DELETE = `
+local user = redis.call('HGET', KEYS[1], '${USER_ID_KEY}')
+redis.call('DEL', KEYS[1])
+if user then return '${RAW}' .. user end
+return 0`
 
 function isClient(value: unknown): value is UpstashClient {
   return typeof (value as UpstashClient | undefined)?.eval === 'function'
 }
 
-function buildClient(options: UpstashEngineOptions): UpstashClient {
+/** Also builds the revocation store's client (src/revocation/upstash.ts): one set of client rules for both. */
+export function buildClient(options: UpstashEngineOptions): UpstashClient {
   const given = options.redis
   if (isClient(given)) {
     if (options.timeoutMs !== undefined) {
@@ -148,19 +219,37 @@ function buildClient(options: UpstashEngineOptions): UpstashClient {
   }
 }
 
-/** The error's first line, without the request body @upstash/redis appends (it holds the session's data). */
-function describe(err: unknown): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+/** The message's first line, without the request body @upstash/redis appends (it holds the session's data). */
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
   return text.split(', command was:')[0]!.slice(0, 300)
 }
 
-function saveArgs(write: SessionWrite, mode: 'create' | 'update', settings: SessionSettings): string[] {
-  const replace = write.replace || mode === 'create'
-  const deleted = replace ? [] : [...write.deleted]
-  // Milliseconds, rounded up: a fractional age (asetExpiry(0.5)) must not round down to "already expired".
-  const args = [mode, String(Math.ceil(write.expiryAge * 1000)), replace ? '1' : '0', String(deleted.length), ...deleted]
-  for (const field of write.changed) args.push(field, settings.serializer.dumps(write.data.get(field), field))
-  return args
+/** The error's name and first line: all of it a log may show. */
+export function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${firstLine(err)}` : firstLine(err)
+}
+
+/**
+ * A copy of a client error fit to travel as a `cause`: name and first line, and the same of its own causes (a
+ * refused connection's reason). The original stays behind: its message, and properties a logger prints whole
+ * (`console.error` shows causes), carry the request, and with it the session's data.
+ */
+function scrubbed(err: unknown, depth = 0): Error {
+  const inner = err instanceof Error && err.cause !== undefined && depth < 3 ? { cause: scrubbed(err.cause, depth + 1) } : undefined
+  const copy = new Error(firstLine(err), inner)
+  copy.name = err instanceof Error ? err.name : typeof err
+  return copy
+}
+
+/** `SessionStoreUnavailable` for a failed request, with a cause that carries no session data. */
+export function unavailable(what: string, err: unknown): SessionStoreUnavailable {
+  return new SessionStoreUnavailable(`Upstash failed to ${what} (${describe(err)})`, { cause: scrubbed(err) })
+}
+
+function refuseForeignKey(key: string): void {
+  // The core only saves keys it made; a record under any other could never load.
+  if (!isSessionKey(key)) throw new TypeError('upstashEngine: a session key is 32 characters of [a-z0-9], as newSessionKey() makes them.')
 }
 
 /**
@@ -181,15 +270,26 @@ function saveArgs(write: SessionWrite, mode: 'create' | 'update', settings: Sess
 export function upstashEngine(options: UpstashEngineOptions = {}): EngineFactory {
   const prefix = options.prefix ?? DEFAULT_PREFIX
   if (typeof prefix !== 'string') throw new SessionConfigError('prefix', 'must be a string.')
-  return (settings): SessionEngine => {
+  return (settings): UserIndexedEngine => {
     const redis = buildClient(options)
     const redisKey = async (key: string): Promise<string> => prefix + (await sha256Hex(key))
+    // A session's index id is its record's name without the prefix: listing sessions hands out no usable key.
+    const users = redisUserIndex((what, script, keys, args) => call(what, () => redis.eval(script, keys, args)), prefix, (id) => prefix + id)
+
+    /** The index block of SAVE_INDEXED for a write: empty unless the session is bound to a user. */
+    async function indexBlock(write: SessionWrite, key: string, oldKey: string | null): Promise<{ keys: string[]; args: string[] }> {
+      const userId = write.data.get(USER_ID_KEY)
+      if (typeof userId !== 'string') return { keys: [], args: [] }
+      const label = write.data.get(DEVICE_KEY)
+      const args = [await sha256Hex(key), oldKey === null ? '' : await sha256Hex(oldKey), String(Date.now()), typeof label === 'string' ? label : '']
+      return { keys: await users.keys(userId), args }
+    }
 
     async function call(what: string, run: () => Promise<unknown>): Promise<unknown> {
       try {
         return await run()
       } catch (err) {
-        throw new SessionStoreUnavailable(`Upstash failed to ${what} (${describe(err)})`, { cause: err })
+        throw unavailable(what, err)
       }
     }
 
@@ -199,53 +299,112 @@ export function upstashEngine(options: UpstashEngineOptions = {}): EngineFactory
       return new SessionStoreUnavailable(`Upstash answered ${what} with an unexpected reply (${shape})`)
     }
 
-    async function save(keys: string[], write: SessionWrite, mode: 'create' | 'update'): Promise<void> {
-      const args = saveArgs(write, mode, settings)
-      const reply = await call('save a session', () => redis.eval(SAVE, keys, args))
-      if (reply === 0) throw new CreateError()
-      if (reply === -1) throw new UpdateError()
-      if (reply !== 1) throw unexpected('a save', reply)
+    /** The age of a stored expiry as the script returns it ("" for none); unreadable means garbled, i.e. expired. */
+    function ageOfStored(write: SessionWrite, text: string): number {
+      if (text === '') return write.expiryAgeOf(undefined)
+      try {
+        return write.expiryAgeOf(settings.serializer.loads(text))
+      } catch {
+        return 0
+      }
+    }
+
+    async function save(keys: string[], write: SessionWrite, mode: 'create' | 'update', index: { keys: string[]; args: string[] }): Promise<void> {
+      const replace = write.replace || mode === 'create'
+      const deleted = replace ? [] : [...write.deleted]
+      // Serialized once, before any request: a value that fails leaves the store untouched. In `data`'s order.
+      const pairs: string[] = []
+      for (const [field, value] of write.data) if (write.changed.has(field)) pairs.push(field, settings.serializer.dumps(value, field))
+      // A write that leaves the expiry alone checks that the stored one is still the one it computed the TTL from.
+      const leavesExpiry = !replace && !write.changed.has(EXPIRY_KEY) && !write.deleted.has(EXPIRY_KEY)
+      const current = write.data.get(EXPIRY_KEY)
+      let expected = current === undefined ? '' : settings.serializer.dumps(current, EXPIRY_KEY)
+      let age = write.expiryAge
+      for (let attempt = 0; attempt < EXPIRY_ATTEMPTS; attempt++) {
+        checkExpiryAge(age)
+        // Milliseconds, rounded up: a fractional age (asetExpiry(0.5)) must not round down to "already expired".
+        const head = [mode, String(Math.ceil(age * 1000)), replace ? '1' : '0', leavesExpiry ? '1' : '0', expected]
+        const args = [...head, String(deleted.length), ...deleted, ...pairs]
+        const reply = await call('save a session', () =>
+          redis.eval(SAVE_INDEXED, [...keys, ...index.keys], [String(index.args.length), ...index.args, ...args]),
+        )
+        if (reply === 0) throw new CreateError()
+        if (reply === -1) throw new UpdateError()
+        if (reply === 1) return
+        if (!leavesExpiry || typeof reply !== 'string' || !reply.startsWith(RAW)) throw unexpected('a save', reply)
+        // A concurrent asetExpiry: the record lives by the expiry it holds, which this write does not change.
+        expected = reply.slice(RAW.length)
+        age = ageOfStored(write, expected)
+      }
+      throw new SessionStoreUnavailable(`the session's expiry changed under ${EXPIRY_ATTEMPTS} save attempts in a row`)
     }
 
     return {
       async load(key) {
+        if (!isSessionKey(key)) return null
         const reply = await call('load a session', async () => redis.eval(LOAD, [await redisKey(key)], []))
         if (reply === null) return null
         if (!Array.isArray(reply) || reply.length % 2 !== 0 || !reply.every((v) => typeof v === 'string' && v.startsWith(RAW))) {
           throw unexpected('a load', reply)
         }
-        const entries: [string, unknown][] = []
+        const entries: [number, string, unknown][] = []
         try {
           for (let i = 0; i < reply.length; i += 2) {
             const field = (reply[i] as string).slice(RAW.length)
-            if (field !== RECORD_FIELD) entries.push([field, settings.serializer.loads((reply[i + 1] as string).slice(RAW.length))])
+            if (field === RECORD_FIELD) continue
+            const stored = (reply[i + 1] as string).slice(RAW.length)
+            const position = POSITIONED.exec(stored)
+            if (!position) return null
+            entries.push([Number(position[1]), field, settings.serializer.loads(stored.slice(position[0].length))])
           }
         } catch {
           // A value the serializer cannot read is a malformed record: a fresh session, as for a bad cookie.
           return null
         }
+        entries.sort((a, b) => a[0] - b[0])
         // fromEntries defines own properties: a "__proto__" field stays data.
-        return Object.fromEntries(entries)
+        return Object.fromEntries(entries.map(([, field, value]) => [field, value]))
       },
       async save(key, write, { mustCreate }) {
-        await save([await redisKey(key)], write, mustCreate ? 'create' : 'update')
+        if (!mustCreate && !isSessionKey(key)) throw new UpdateError()
+        refuseForeignKey(key)
+        await save([await redisKey(key)], write, mustCreate ? 'create' : 'update', await indexBlock(write, key, null))
         return key
       },
       async cycle(oldKey, newKey, write) {
-        await save([await redisKey(newKey), await redisKey(oldKey)], write, 'create')
+        refuseForeignKey(newKey)
+        if (!isSessionKey(oldKey)) throw new UpdateError()
+        await save([await redisKey(newKey), await redisKey(oldKey)], write, 'create', await indexBlock(write, newKey, oldKey))
         return newKey
       },
       async delete(key) {
-        const reply = await call('delete a session', async () => redis.del(await redisKey(key)))
-        if (typeof reply !== 'number') throw unexpected('a delete', reply)
+        if (!isSessionKey(key)) return
+        const reply = await call('delete a session', async () => redis.eval(DELETE, [await redisKey(key)], []))
+        if (reply === 0) return
+        const position = typeof reply === 'string' && reply.startsWith(RAW) ? POSITIONED.exec(reply.slice(RAW.length)) : null
+        if (!position) throw unexpected('a delete', reply)
+        let userId: unknown
+        try {
+          userId = settings.serializer.loads((reply as string).slice(RAW.length + position[0].length))
+        } catch {
+          // A garbled user field: the entry cannot be found, and expires with the session it named.
+          return
+        }
+        if (typeof userId === 'string') await users.end(userId, { ids: [await sha256Hex(key)] })
       },
       async exists(key) {
+        if (!isSessionKey(key)) return false
         const reply = await call('look up a session', async () => redis.exists(await redisKey(key)))
         if (typeof reply !== 'number') throw unexpected('an exists', reply)
         return reply > 0
       },
       // Redis expires every session by its TTL, set on each write.
       async clearExpired() {},
+      users: {
+        sessionId: async (key) => (isSessionKey(key) ? sha256Hex(key) : null),
+        list: (userId) => users.list(userId),
+        end: (userId, which) => users.end(userId, which),
+      },
     }
   }
 }

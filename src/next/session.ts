@@ -1,9 +1,13 @@
 import { cookies } from 'next/headers.js'
+// Without `.js`, unlike the imports above: Next aliases this exact name to its server build of navigation;
+// `next/navigation.js` would pull the client router into route handlers, which fail to build.
+import { redirect } from 'next/navigation'
+import { connection } from 'next/server.js'
 import { cache } from 'react'
 import { commitSession } from '../core/http.js'
 import { Session, type Expiry } from '../core/session.js'
 import type { SessionStore } from '../store.js'
-import { SessionReadOnly } from '../errors.js'
+import { SessionReadOnly, SessionRequired } from '../errors.js'
 
 type CookieJar = Awaited<ReturnType<typeof cookies>>
 
@@ -130,7 +134,12 @@ export function sessionGetter<T extends object>(store: SessionStore<T>): () => P
   // "outside of a component … will not use the cache"). Two calls giving one object therefore means we are
   // rendering, where Next forbids cookie writes; in actions and route handlers they give two objects.
   const renderMarker = cache(() => ({}))
-  const renderSession = cache(async () => store.open((await cookies()).get(store.settings.cookieName)?.value, { readOnly: true }))
+  const renderSession = cache(async () => {
+    // Loading reads the clock (expiry). With Cache Components, Next reports a clock read during a render
+    // unless the render has opted into request time first; a session is per request anyway.
+    await connection()
+    return store.open((await cookies()).get(store.settings.cookieName)?.value, { readOnly: true })
+  })
   // Outside React's render there is no cache(): one session per request's cookie jar instead.
   const writable = new WeakMap<CookieJar, WriteThroughSession<T>>()
 
@@ -143,5 +152,34 @@ export function sessionGetter<T extends object>(store: SessionStore<T>): () => P
       writable.set(jar, session)
     }
     return session
+  }
+}
+
+/** Who may go on: `async (session) => (await session.aget('user')) !== undefined`. */
+export type SessionAllow<T extends object> = (session: Session<T>) => boolean | Promise<boolean>
+
+export interface RequireSessionOptions {
+  /**
+   * Where a refused request is sent, with Next's `redirect()` (a 303 from a server action, a 307 from a
+   * route handler or page). `false` throws `SessionRequired` instead, for a route handler to answer 401.
+   * Default `/login`.
+   */
+  loginUrl?: string | false
+}
+
+/**
+ * `requireSession(allow)`: the guard a server action or route handler needs because the middleware
+ * cannot give it one. An action is a POST to the page's own path, and the page being public (or the
+ * matcher skipping it) must not make the action public too.
+ */
+export function sessionRequirer<T extends object>(
+  getSession: () => Promise<Session<T>>,
+): (allow: SessionAllow<T>, options?: RequireSessionOptions) => Promise<Session<T>> {
+  return async function requireSession(allow, options = {}) {
+    const session = await getSession()
+    if (await allow(session)) return session
+    const loginUrl = options.loginUrl ?? '/login'
+    if (loginUrl === false) throw new SessionRequired()
+    redirect(loginUrl)
   }
 }

@@ -3,7 +3,7 @@ import { newSessionKey } from '../core/keys.js'
 import { Session, type SessionData } from '../core/session.js'
 import type { SessionEngine, SessionWrite } from '../core/engine.js'
 import type { SessionOptions } from '../core/settings.js'
-import { CreateError, SessionInterrupted, SessionKeyError, SessionSerializationError, UpdateError } from '../errors.js'
+import { CreateError, SessionExpiryTooLong, SessionInterrupted, SessionKeyError, SessionSerializationError, UpdateError } from '../errors.js'
 import type { SessionStore } from '../store.js'
 
 /** The assertions the suite uses: a subset of vitest's and Jest's `expect`, so either can be passed as is. */
@@ -33,7 +33,10 @@ export interface ConformanceCapabilities {
    * an update of a deleted record fails. `false` for the cookie engine, whose "key" is the signed data itself.
    */
   serverSide: boolean
-  /** Two requests that load the same session and save different keys both keep their writes (the engine writes only what changed). */
+  /**
+   * Two requests that load the same session and save different keys both keep their writes (the engine writes only
+   * what changed), and the record expires by the `_session_expiry` it holds after a merge (`SessionWrite.expiryAgeOf`).
+   */
   mergesConcurrentWrites: boolean
 }
 
@@ -47,6 +50,7 @@ export const conformanceTests = [
   'update',
   'has',
   'keys-values-items',
+  'key-order-long-values',
   'clear',
   'save-load',
   'empty-session-saved',
@@ -54,6 +58,7 @@ export const conformanceTests = [
   'json-keys',
   'not-serializable',
   'nested-mutation',
+  'nested-change-saved',
   'proto-keys',
   'unknown-key',
   'short-key',
@@ -65,15 +70,22 @@ export const conformanceTests = [
   'must-create-retry',
   'update-missing',
   'interrupted',
+  'save-unread-gone',
+  'save-sets-modified',
+  'save-refreshes-expiry',
   'deleted-before-load',
   'flush',
   'cycle-key',
   'cycle-key-unloaded',
   'cycle-key-new',
+  'cycle-after-logout',
   'expiry-negative',
   'expiry-browser-close',
   'expiry-real-time',
+  'expiry-too-long',
+  'expiry-follows-store',
   'concurrent-writes',
+  'concurrent-nested-writes',
   'clear-expired',
 ] as const
 
@@ -102,10 +114,14 @@ export interface ConformanceOptions {
 const TEST_SECRET = 'edge-session conformance secret!'
 /** Real-time expiry needs a wait longer than one whole second of store resolution (Redis TTLs, the cookie's `exp`). */
 const EXPIRY_WAIT_MS = 2100
+/** Browsers keep a cookie at most 400 days (RFC 6265bis): the longest expiry a session may have. */
+const MAX_EXPIRY_SECONDS = 400 * 24 * 60 * 60
+/** Longer than 64 bytes: Redis keeps small hashes as listpacks, which happen to keep order, and converts larger ones. */
+const LONG = 'a value longer than sixty-four bytes, so stores change representation: '.padEnd(100, '.')
 
 function write(entries: Record<string, unknown>, expiryAge = 60): SessionWrite {
   const data = new Map(Object.entries(entries))
-  return { data, changed: new Set(data.keys()), deleted: new Set(), replace: true, expiryAge }
+  return { data, changed: new Set(data.keys()), deleted: new Set(), replace: true, expiryAge, expiryAgeOf: () => expiryAge }
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -286,6 +302,25 @@ export function runEngineConformance(options: ConformanceOptions): void {
       expect(await store.open(reopened.sessionKey).akeys()).toEqual(['z', 'a', 'm'])
     })
 
+    test('key-order-long-values', 'insertion order survives a round trip with values over 64 bytes; a key deleted and set again moves to the end', async () => {
+      const store = await open()
+      const session = store.open()
+      await session.aset('user', { id: 1, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin'], bio: LONG })
+      await session.aset('cart', [1, 2])
+      await session.aset('theme', 'dark')
+      await session.aset('lang', 'en')
+      await session.asave()
+      const reopened = store.open(session.sessionKey)
+      expect(await reopened.akeys()).toEqual(['user', 'cart', 'theme', 'lang'])
+      await reopened.adelete('cart')
+      await reopened.aset('cart', [3])
+      await reopened.aset('user', { id: 1, bio: LONG })
+      await reopened.aset('later', LONG)
+      expect(await reopened.akeys()).toEqual(['user', 'theme', 'lang', 'cart', 'later'])
+      await reopened.asave()
+      expect(await store.open(reopened.sessionKey).akeys()).toEqual(['user', 'theme', 'lang', 'cart', 'later'])
+    })
+
     test('clear', 'aclear empties without loading; a save then stores {} under the same key (test_clear, behaviour 82)', async () => {
       const store = await open()
       const { key } = await saved(store, { x: 1 })
@@ -418,6 +453,33 @@ export function runEngineConformance(options: ConformanceOptions): void {
       const result = await commitSession(told, { hadCookie: true })
       expect(result.cookie?.value).toBe(told.sessionKey)
       expect(await store.open(told.sessionKey).aget('obj')).toEqual({ n: 3 })
+    })
+
+    test('nested-change-saved', 'a save writes every value changed in place, alongside other changes (Django saves the whole dict)', async () => {
+      const store = await open()
+      const { key } = await saved(store, { cart: { items: [], note: LONG }, prefs: { theme: 'dark', note: LONG }, kept: { n: 1 } })
+      const request = store.open(key)
+      ;((await request.aget('cart')) as { items: string[] }).items.push('book')
+      ;((await request.aget('prefs')) as { theme: string }).theme = 'light'
+      await request.aset('visits', 1)
+      await commitSession(request, { hadCookie: true })
+      const after = store.open(request.sessionKey)
+      expect(Object.fromEntries(await after.aitems())).toEqual({
+        cart: { items: ['book'], note: LONG },
+        prefs: { theme: 'light', note: LONG },
+        kept: { n: 1 },
+        visits: 1,
+      })
+      // An explicit asave() with only an in-place change writes it too, and so does a second one after another change.
+      ;((await after.aget('cart')) as { items: string[] }).items.push('pen')
+      await after.asave()
+      expect(await store.open(after.sessionKey).aget('cart')).toEqual({ items: ['book', 'pen'], note: LONG })
+      const set = { list: [LONG] }
+      await after.aset('fresh', set)
+      await after.asave()
+      set.list.push('more')
+      await after.asave()
+      expect(await store.open(after.sessionKey).aget('fresh')).toEqual({ list: [LONG, 'more'] })
     })
 
     test('proto-keys', '"__proto__", "constructor" and friends are plain data and pollute nothing', async () => {
@@ -601,6 +663,67 @@ export function runEngineConformance(options: ConformanceOptions): void {
     )
 
     test(
+      'save-unread-gone',
+      'asave() of a session never read whose record is gone throws SessionInterrupted and creates nothing (Django UpdateError)',
+      async () => {
+        const store = await open()
+        const { key } = await saved(store, { user: 'ada' })
+        await store.engine.delete(key)
+        const unread = store.open(key)
+        const err = await rejection(unread.asave())
+        expect(err).toBeInstanceOf(SessionInterrupted)
+        expect(unread.modified).toBe(false)
+        expect(unread.accessed).toBe(false)
+        expect(await store.engine.exists(key)).toBe(false)
+        if (unread.sessionKey !== null && unread.sessionKey !== key) expect(await store.engine.exists(unread.sessionKey)).toBe(false)
+      },
+      'serverSide',
+    )
+
+    test(
+      'save-sets-modified',
+      capabilities.serverSide
+        ? 'a save of an unchanged session leaves modified false, and commitSession then sends nothing (Django cache engines)'
+        : 'a save issues a new value and sets modified, so commitSession sends it (Django signed_cookies save(), item 114)',
+      async () => {
+        const store = await open()
+        const { key } = await saved(store, { a: LONG })
+        const session = store.open(key)
+        expect(await session.aget('a')).toBe(LONG)
+        await session.asave()
+        expect(session.modified).toBe(!capabilities.serverSide)
+        const { cookie } = await commitSession(session, { hadCookie: true })
+        if (capabilities.serverSide) {
+          expect(cookie).toBeNull()
+        } else {
+          expect(cookie?.value).toBe(session.sessionKey)
+          expect(await store.open(cookie?.value).aget('a')).toBe(LONG)
+        }
+      },
+    )
+
+    test('save-refreshes-expiry', 'every asave() writes, a second one with nothing new included: it restarts the expiry window (Django save())', async () => {
+      const store = await open()
+      const { key } = await saved(store, { a: 1 })
+      const ages: number[] = []
+      const engine = store.engine
+      const counting: SessionEngine = {
+        load: (k) => engine.load(k),
+        save: (k, w, o) => (ages.push(w.expiryAge), engine.save(k, w, o)),
+        delete: (k) => engine.delete(k),
+        exists: (k) => engine.exists(k),
+        clearExpired: () => engine.clearExpired(),
+      }
+      const session = new Session(counting, store.settings, key)
+      await session.asetExpiry(600)
+      await session.asave()
+      await session.asave()
+      await session.asave()
+      expect(ages).toEqual([600, 600, 600])
+      expect(await store.open(session.sessionKey).aget('a')).toBe(1)
+    })
+
+    test(
       'deleted-before-load',
       'a session deleted before this request first touched it becomes a new session on a new key (behaviour 96)',
       async () => {
@@ -685,6 +808,26 @@ export function runEngineConformance(options: ConformanceOptions): void {
       expect(await store.open(session.sessionKey).aget('a')).toBe(1)
     })
 
+    test(
+      'cycle-after-logout',
+      'acycleKey() of a loaded session whose record a concurrent logout deleted throws SessionInterrupted and brings nothing back',
+      async () => {
+        const store = await open()
+        const { key } = await saved(store, { user: 'ada', note: LONG })
+        const request = store.open(key)
+        expect(await request.aget('user')).toBe('ada')
+        await store.open(key).aflush()
+        const err = await rejection(request.acycleKey())
+        expect(err).toBeInstanceOf(SessionInterrupted)
+        expect(await store.engine.exists(key)).toBe(false)
+        if (request.sessionKey !== null && request.sessionKey !== key) {
+          expect(await store.engine.exists(request.sessionKey)).toBe(false)
+          expect(await store.open(request.sessionKey).akeys()).toEqual([])
+        }
+      },
+      'serverSide',
+    )
+
     // ---- §2.4 expiry ---------------------------------------------------------------------------
 
     test('expiry-negative', 'a session saved already expired does not load (test_actual_expiry)', async () => {
@@ -740,6 +883,59 @@ export function runEngineConformance(options: ConformanceOptions): void {
       EXPIRY_WAIT_MS + 10_000,
     )
 
+    test('expiry-too-long', 'an expiry beyond 400 days is refused at asetExpiry, and by the engine before it writes anything', async () => {
+      const store = await open()
+      const { key } = await saved(store, { a: 1 })
+      const session = store.open(key)
+      for (const value of [MAX_EXPIRY_SECONDS + 1, 1e16, new Date(Date.now() + (MAX_EXPIRY_SECONDS + 60) * 1000)]) {
+        const err = await rejection(session.asetExpiry(value))
+        expect(err).toBeInstanceOf(SessionExpiryTooLong)
+        expect((err as SessionExpiryTooLong).code).toBe('ERR_SESSION_EXPIRY_TOO_LONG')
+      }
+      expect(session.modified).toBe(false)
+      await session.asetExpiry(MAX_EXPIRY_SECONDS)
+      await session.asave()
+      expect(await store.open(session.sessionKey).aget('a')).toBe(1)
+      // An engine handed an absurd age refuses it whole: a create leaves no record, an update leaves the old one.
+      const fresh = newSessionKey()
+      expect(await rejection(store.engine.save(fresh, write({ b: 2 }, 1e14), { mustCreate: true }))).toBeInstanceOf(SessionExpiryTooLong)
+      expect(await store.engine.exists(fresh)).toBe(false)
+      if (capabilities.serverSide) {
+        const update = { ...write({ a: 2 }, 1e14), replace: false }
+        expect(await rejection(store.engine.save(key, update, { mustCreate: false }))).toBeInstanceOf(SessionExpiryTooLong)
+        expect(await store.open(key).aget('a')).toBe(1)
+      }
+    })
+
+    test(
+      'expiry-follows-store',
+      'the store keeps a session for the expiry it holds, whichever request saves last (a concurrent asetExpiry is never undone)',
+      async () => {
+        /** Requests A and B load the session; B sets `expiry` and saves; then A, which loaded before, saves another key. */
+        const race = async (store: SessionStore, expiry: number): Promise<string> => {
+          const { key } = await saved(store, { a: 1 })
+          const a = store.open(key)
+          const b = store.open(key)
+          await Promise.all([a.aget('a'), b.aget('a')])
+          await b.asetExpiry(expiry)
+          await b.asave()
+          await a.aset('x', 1)
+          await a.asave()
+          return key
+        }
+        // Lengthened to 60 s, where cookieAge alone would be 1 s; shortened to 1 s, where cookieAge would keep it two weeks.
+        const shortAge = await open({ cookieAge: 1 })
+        const lengthened = await race(shortAge, 60)
+        const store = await open()
+        const shortened = await race(store, 1)
+        await sleep(EXPIRY_WAIT_MS)
+        expect(Object.fromEntries(await shortAge.open(lengthened).aitems())).toEqual({ a: 1, _session_expiry: 60, x: 1 })
+        expect(await store.open(shortened).aitems()).toEqual([])
+      },
+      'mergesConcurrentWrites',
+      EXPIRY_WAIT_MS + 10_000,
+    )
+
     // ---- concurrency ---------------------------------------------------------------------------
 
     test(
@@ -757,6 +953,32 @@ export function runEngineConformance(options: ConformanceOptions): void {
         await first.asave()
         await second.asave()
         expect(Object.fromEntries(await store.open(key).aitems())).toEqual({ base: 0, a: 1, b: 2 })
+      },
+      'mergesConcurrentWrites',
+    )
+
+    test(
+      'concurrent-nested-writes',
+      '50 requests that each change one nested value in place and set one key of one session all keep their changes',
+      async () => {
+        const store = await open()
+        const base = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, { hits: [] as number[], pad: LONG }]))
+        const { key } = await saved(store, base)
+        await Promise.all(
+          Array.from({ length: 50 }, async (_, i) => {
+            const request = store.open(key)
+            // Every value is handed out, and only one changed: the others must not be written back stale.
+            await request.aitems()
+            ;((await request.aget(`k${i}`)) as { hits: number[] }).hits.push(i)
+            await request.aset(`v${i}`, LONG)
+            await request.asave()
+          }),
+        )
+        const data = Object.fromEntries(await store.open(key).aitems())
+        for (let i = 0; i < 50; i++) {
+          expect(data[`k${i}`]).toEqual({ hits: [i], pad: LONG })
+          expect(data[`v${i}`]).toBe(LONG)
+        }
       },
       'mergesConcurrentWrites',
     )

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { freePort } from './ports.js'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -10,9 +10,13 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const E2E_DIST_DIR = '.next-e2e'
 /** 32+ bytes, fixed so a failing run can be replayed by hand. */
 export const TEST_SECRET = 'e2e-secret-e2e-secret-e2e-secret-e2e-secret'
-const NEXT_BIN = join(ROOT, 'node_modules/next/dist/bin/next')
-/** What the demo build reads: a change here makes the existing build stale. */
-const SOURCES = ['app', 'lib', 'src', 'middleware.ts', 'proxy.ts', 'next.config.mjs', 'package.json']
+/** The app's own Next if it has one (the Next 15 app), else the repository's. */
+function nextBin(cwd: string): string {
+  const own = join(cwd, 'node_modules/next/dist/bin/next')
+  return existsSync(own) ? own : join(ROOT, 'node_modules/next/dist/bin/next')
+}
+/** What the demo build reads: a change here makes the existing build stale. It imports edge-session from dist/. */
+const SOURCES = ['app', 'lib', 'dist', 'middleware.ts', 'proxy.ts', 'next.config.mjs', 'tsconfig.app.json', 'package.json']
 /** What `next build` printed, kept in the dist dir so a cached build can still be asked which bundler made it. */
 export const BUILD_LOG = 'edge-session-build.log'
 
@@ -39,7 +43,7 @@ function baseEnv(distDir: string, extra: Record<string, string>): NodeJS.Process
 /** Runs the next CLI; resolves with everything it printed. */
 function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NEXT_BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [nextBin(cwd), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk))
@@ -50,21 +54,27 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<strin
 
 const builds = new Map<string, Promise<void>>()
 
+/**
+ * Compiles src/ to dist/ (what package.json "exports" points to) when a source is newer. The exit code
+ * is not checked: tsc emits despite type errors, which `npm run typecheck` reports; a suite that
+ * imports the package wants the current code, not a verdict on its types.
+ */
+export function ensureDist(): void {
+  if (newestMtime(join(ROOT, 'src')) <= newestMtime(join(ROOT, 'dist'))) return
+  spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' })
+}
+
 export interface BuildOptions {
   cwd?: string
   distDir?: string
   /** Paths under `cwd` the build reads (default: the demo's); one newer than the build makes it stale. */
   sources?: readonly string[]
-  /**
-   * Next 16's default bundler. Off by default: the demo imports src/ and needs webpack, for the
-   * reason in next.config.mjs; an app consuming the packed package does not.
-   */
-  turbopack?: boolean
 }
 
 /**
- * `next build` of the app in `cwd` into `distDir`, once per process, and not at all when the
- * existing build is newer than every source file. What it printed is kept in `distDir`/BUILD_LOG.
+ * `next build` of the app in `cwd` into `distDir` with Next's default bundler (Turbopack on 16, webpack
+ * on 15), once per process, and not at all when the existing build is newer than every source file.
+ * The demo's build first compiles dist/ when src/ is newer. What it printed is kept in `distDir`/BUILD_LOG.
  */
 export function buildApp(options: BuildOptions = {}): Promise<void> {
   const cwd = options.cwd ?? ROOT
@@ -72,17 +82,50 @@ export function buildApp(options: BuildOptions = {}): Promise<void> {
   const id = join(cwd, distDir)
   let build = builds.get(id)
   if (!build) {
-    const stamp = join(id, 'BUILD_ID')
-    const sources = options.sources ?? SOURCES
-    const fresh = existsSync(stamp) && statSync(stamp).mtimeMs > Math.max(...sources.map((s) => newestMtime(join(cwd, s))))
-    build = fresh
-      ? Promise.resolve()
-      : run(options.turbopack ? ['build'] : ['build', '--webpack'], cwd, baseEnv(distDir, {})).then((output) =>
-          writeFileSync(join(id, BUILD_LOG), output),
-        )
+    build = withLock(id, async () => {
+      if (cwd === ROOT) ensureDist()
+      const stamp = join(id, 'BUILD_ID')
+      const sources = options.sources ?? SOURCES
+      const fresh = existsSync(stamp) && statSync(stamp).mtimeMs > Math.max(...sources.map((s) => newestMtime(join(cwd, s))))
+      if (!fresh) writeFileSync(join(id, BUILD_LOG), await run(['build'], cwd, baseEnv(distDir, {})))
+    })
     builds.set(id, build)
   }
   return build
+}
+
+/**
+ * Runs `task` while holding a lock on `dir` across processes (vitest runs suites in parallel workers):
+ * two suites sharing one build wait for one `next build` instead of writing the same directory at once.
+ * A lock left by a process that died is taken over.
+ */
+async function withLock(dir: string, task: () => Promise<void>): Promise<void> {
+  const lock = `${dir}.lock`
+  for (;;) {
+    try {
+      mkdirSync(lock)
+      writeFileSync(join(lock, 'pid'), String(process.pid))
+      break
+    } catch {
+      const holder = Number(existsSync(join(lock, 'pid')) ? readFileSync(join(lock, 'pid'), 'utf8') : NaN)
+      if (Number.isInteger(holder) && !alive(holder)) rmSync(lock, { recursive: true, force: true })
+      else await sleep(250)
+    }
+  }
+  try {
+    await task()
+  } finally {
+    rmSync(lock, { recursive: true, force: true })
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 
 
@@ -98,7 +141,7 @@ export async function startApp(options: { cwd?: string; distDir?: string; env?: 
   const cwd = options.cwd ?? ROOT
   const distDir = options.distDir ?? E2E_DIST_DIR
   const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, [NEXT_BIN, 'start', '-H', '127.0.0.1', '-p', String(port)], {
+  const child: ChildProcess = spawn(process.execPath, [nextBin(cwd), 'start', '-H', '127.0.0.1', '-p', String(port)], {
     cwd,
     env: baseEnv(distDir, options.env ?? {}),
     stdio: ['ignore', 'pipe', 'pipe'],
