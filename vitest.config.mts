@@ -18,7 +18,9 @@ export default defineConfig({
   resolve: { alias },
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 20_000,
+    // A limit for hung tests, not a speed check: the browser suites share 2 cores with the runtime
+    // matrix and the Django oracle, and one Chromium step can take several seconds under that load.
+    testTimeout: 60_000,
     hookTimeout: 180_000,
     fileParallelism: true,
     // The JSON report lets .ci/run end with a plain "N passed, N failed" line that CI can read.

@@ -53,7 +53,7 @@ function issuePath(issue: StandardSchemaIssue): string {
 
 /**
  * An engine that validates each stored session against `schema` when it loads. Keys starting with `_`
- * (the expiry, the flash messages: edge-session's own) are left out of the validation and kept as stored.
+ * (the expiry, the last refresh, a user's binding: edge-session's own) are left out of the validation and kept as stored.
  * The schema's output is what the session holds, so defaults and transforms apply.
  *
  * Writes are not validated: the session's type, `SchemaOutput<typeof schema>`, checks them at compile time.

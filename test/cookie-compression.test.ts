@@ -7,23 +7,10 @@ import { describe, expect, it } from 'vitest'
 import { cookieEngine, createSessionStore } from '../src/index.js'
 import { SessionConfigError } from '../src/errors.js'
 import { deflate } from '../src/lib/compress.js'
+import { noise } from './support/noise.js'
 
 const SECRET = 'cookie compression test secret, 32+ bytes'
 const utf8 = (text: string) => new TextEncoder().encode(text)
-
-/** Deterministic text of a 64-character alphabet (xorshift32): deflate saves little on it, and how little varies with length. */
-function noise(length: number): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-  let state = 2463534242
-  let out = ''
-  for (let i = 0; i < length; i++) {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    out += alphabet[(state >>> 0) % alphabet.length]
-  }
-  return out
-}
 
 /** Saves `data` as a first save does and returns the payload's flag, checking the cookie loads back. */
 async function flagFor(data: Record<string, unknown>, maxInflatedSize?: number): Promise<string> {

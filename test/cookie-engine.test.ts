@@ -309,6 +309,29 @@ describe('encrypted mode', () => {
     const swapped = await new CompactEncrypt(payload).setProtectedHeader({ enc: 'A256GCM', alg: 'dir' }).encrypt(key)
     expect(await load(store, swapped)).toBeNull()
   })
+
+  it('opens only the 12-byte IV it writes: a JWE sealed with our key and a 16-byte IV is refused', async () => {
+    const key = await deriveKey(SECRET, 'edge-session/cookie A256GCM', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt'])
+    const store = storeOf({ encrypt: true })
+    const header = (await tokenFor(store, { a: 1 })).split('.')[0]!
+    const now = Math.floor(Date.now() / 1000)
+    const payload = new TextEncoder().encode(`${now}-${now + 60}:{"a":1}`)
+    const seal = async (ivBytes: number) => {
+      const iv = crypto.getRandomValues(new Uint8Array(ivBytes))
+      const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(header) }, key, payload))
+      const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url')
+      return `${header}..${b64(iv)}.${b64(sealed.subarray(0, -16))}.${b64(sealed.subarray(-16))}`
+    }
+    expect(await load(store, await seal(12))).toEqual({ a: 1 })
+    expect(await load(store, await seal(16))).toBeNull()
+  })
+
+  it('refuses our own cookie with an encrypted-key part added: "dir" has none, and one token has one spelling', async () => {
+    const store = storeOf({ encrypt: true })
+    const parts = (await tokenFor(store, { a: 1 })).split('.')
+    expect(await load(store, parts.join('.'))).toEqual({ a: 1 })
+    expect(await load(store, [parts[0], 'AAAA', ...parts.slice(2)].join('.'))).toBeNull()
+  })
 })
 
 describe('integrity (issue 8)', () => {

@@ -5,22 +5,9 @@
 import { describe, expect, it } from 'vitest'
 import { commitSession, cookieEngine, createSessionStore, serializeCookie } from '../src/index.js'
 import { SessionTooLarge } from '../src/errors.js'
+import { noise } from './support/noise.js'
 
 const SECRET = 'cookie size boundary secret, 32+ bytes'
-/** Deterministic, incompressible text (xorshift32), so the cookie has the same length on every run. */
-function noise(length: number): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-  let state = 2463534242
-  let out = ''
-  for (let i = 0; i < length; i++) {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    out += alphabet[(state >>> 0) % alphabet.length]
-  }
-  return out
-}
-
 describe.each([false, true])('cookie size limit, encrypt: %s', (encrypt) => {
   const options = { secret: SECRET, engine: cookieEngine({ encrypt }), cookieDomain: '.example.com' }
   const data = { blob: noise(3700) }

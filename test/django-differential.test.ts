@@ -125,6 +125,10 @@ function differential(target: Target, share: number): void {
  * One hand-written sequence per README item: each must part from Django exactly there, and the
  * allow-list must name exactly that item. If we ever behave as Django does, the item goes.
  */
+/** Every engine that runs without a service, and the server-side ones (Upstash when Redis is here). */
+const everyLocal: Target[] = [memoryTarget, cookieTarget, djangoCookieTarget]
+const serverSide: Target[] = [memoryTarget, ...(fx ? [upstashTarget(fx)] : [])]
+
 const pinned: Array<{ item: number; targets: Target[]; steps: Step[]; cookieAge?: number }> = [
   ...([1, 13] as const).map((item) => ({
     item,
@@ -153,10 +157,10 @@ const pinned: Array<{ item: number; targets: Target[]; steps: Step[]; cookieAge?
       { op: 'commit', h: 0 },
     ],
   },
-  { item: 5, targets: [memoryTarget, cookieTarget, djangoCookieTarget], steps: [{ op: 'open', h: 0 }, { op: 'set', h: 0, key: '_auth_user_id', value: '"1"' }] },
+  { item: 5, targets: everyLocal, steps: [{ op: 'open', h: 0 }, { op: 'set', h: 0, key: '_auth_user_id', value: '"1"' }] },
   {
     item: 6,
-    targets: [memoryTarget, cookieTarget, djangoCookieTarget],
+    targets: everyLocal,
     steps: [
       { op: 'open', h: 0 },
       { op: 'set', h: 0, key: 'user', value: '{"name":1,"0":"v"}' },
@@ -165,12 +169,12 @@ const pinned: Array<{ item: number; targets: Target[]; steps: Step[]; cookieAge?
   },
   {
     item: 6,
-    targets: [memoryTarget, cookieTarget, djangoCookieTarget],
+    targets: everyLocal,
     steps: [{ op: 'open', h: 0 }, { op: 'update', h: 0, value: '{"c":1,"0":"v"}' }, { op: 'keys', h: 0 }],
   },
   {
     item: 6,
-    targets: [memoryTarget, cookieTarget, djangoCookieTarget],
+    targets: everyLocal,
     steps: [{ op: 'open', h: 0 }, { op: 'set', h: 0, key: 'b', value: '1' }, { op: 'set', h: 0, key: '10', value: '2' }, { op: 'commit', h: 0 }, { op: 'peek' }],
   },
   {
@@ -180,18 +184,18 @@ const pinned: Array<{ item: number; targets: Target[]; steps: Step[]; cookieAge?
   },
   {
     item: 7,
-    targets: [memoryTarget, cookieTarget, djangoCookieTarget],
+    targets: everyLocal,
     steps: [{ op: 'open', h: 0 }, { op: 'setExpiry', h: 0, expiry: { kind: 'seconds', n: 401 * 86_400 } }],
   },
   ...['1.0', '1000000000000000000000000000000', '9007199254740993'].map((value) => ({
     item: 15,
-    targets: [memoryTarget, cookieTarget, djangoCookieTarget],
+    targets: everyLocal,
     steps: [{ op: 'open', h: 0 }, { op: 'set', h: 0, key: 'n', value }, { op: 'commit', h: 0 }, { op: 'peek' }] as Step[],
   })),
   {
     // Issue 14 item 3: A sets x and saves; B opens and reads; A sets y and saves; B sets z and saves.
     item: 16,
-    targets: [memoryTarget, ...(fx ? [upstashTarget(fx)] : [])],
+    targets: serverSide,
     steps: [
       { op: 'open', h: 0 },
       { op: 'set', h: 0, key: 'x', value: '1' },
@@ -208,12 +212,12 @@ const pinned: Array<{ item: number; targets: Target[]; steps: Step[]; cookieAge?
   },
   {
     item: 17,
-    targets: [memoryTarget, cookieTarget, djangoCookieTarget],
+    targets: everyLocal,
     steps: [{ op: 'open', h: 0 }, { op: 'set', h: 0, key: 'a', value: '1' }, { op: 'commit', h: 0, status: 503 }],
   },
   {
     item: 18,
-    targets: [memoryTarget, ...(fx ? [upstashTarget(fx)] : [])],
+    targets: serverSide,
     steps: [
       { op: 'open', h: 0 },
       { op: 'set', h: 0, key: 'user', value: '"ada"' },
@@ -227,7 +231,7 @@ const pinned: Array<{ item: number; targets: Target[]; steps: Step[]; cookieAge?
   },
   {
     item: 19,
-    targets: [memoryTarget, ...(fx ? [upstashTarget(fx)] : [])],
+    targets: serverSide,
     cookieAge: 60,
     steps: [
       { op: 'open', h: 0 },

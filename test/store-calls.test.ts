@@ -3,7 +3,7 @@
  * server-side engine (an Upstash request), so a wasted one costs every request that takes that path.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { commitSession, createSessionStore, memoryEngine, type EngineFactory, type SessionEngine } from '../src/index.js'
+import { commitSession, cookieEngine, createSessionStore, memoryEngine, type EngineFactory, type SessionEngine } from '../src/index.js'
 
 const SECRET = 'store calls test secret, 32+ bytes!!'
 
@@ -82,6 +82,34 @@ describe('store calls', () => {
     await commitSession(session, { hadCookie: true })
     expect(calls).toEqual(['save'])
     expect(await store.open(session.sessionKey).aget('cart')).toEqual(['tea', 'scones'])
+  })
+
+  it('a signed cookie is signed again by commitSession() after an explicit asave(): a change made in place since is in it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(new Date('2024-01-01T12:00:00.100Z'))
+    const store = createSessionStore({ secret: SECRET, engine: cookieEngine() })
+    const session = store.open()
+    await session.aset('cart', ['tea'])
+    await session.asave()
+    ;((await session.aget('cart')) as string[]).push('scones')
+    const { cookie } = await commitSession(session, { hadCookie: false })
+    expect(await store.open(cookie!.value).aget('cart')).toEqual(['tea', 'scones'])
+  })
+
+  it("a second save from the same request merges: a key another request wrote in between stays", async () => {
+    const { store } = countingStore()
+    const first = store.open()
+    await first.aset('a', 1)
+    await first.asave()
+    const key = first.sessionKey!
+    await first.aset('b', 2)
+    await first.asave()
+    const other = store.open(key)
+    await other.aset('c', 3)
+    await other.asave()
+    await first.aset('d', 4)
+    await first.asave()
+    expect(Object.fromEntries(await store.open(key).aitems())).toEqual({ a: 1, b: 2, c: 3, d: 4 })
   })
 
   it('a request that never touches the session makes none, even with a cookie', async () => {

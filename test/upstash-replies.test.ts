@@ -284,6 +284,8 @@ describe('a client that throws', () => {
     expect(cause).not.toBe(original)
     expect([cause.name, cause.message]).toEqual(['TypeError', 'fetch failed'])
     expect((cause.cause as Error).message).toBe('ECONNREFUSED')
+    // A copy for each cause there is, and none made up after the last.
+    expect((cause.cause as Error).cause).toBeUndefined()
     expect(JSON.stringify([error.message, cause.message, (cause.cause as Error).message])).not.toContain('card-4111')
   })
 

@@ -7,7 +7,7 @@ export type SameSite = 'lax' | 'strict' | 'none' | false
 
 /**
  * Django's `SESSION_*` settings in camelCase, plus the secret. Every field has Django's default
- * except `secure`, which defaults to `true` outside development (see README, "Where we differ").
+ * except `cookieSecure`, which defaults to `true` when `NODE_ENV=production` (see README, "Where we differ", item 3).
  */
 export interface SessionSettings {
   /** `SESSION_COOKIE_NAME`. */

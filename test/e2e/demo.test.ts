@@ -9,44 +9,14 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startUpstashServer } from '../../scripts/upstash-rest-server'
-import { startRedis } from '../support/redis'
 import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from '../support/chromium'
+import { demoEngines, type DemoEngineSetup } from '../support/demo-engines'
 import { BUILD_LOG, buildApp, E2E_DIST_DIR, ROOT, startApp, type AppServer } from '../support/next-server'
 
 const COOKIE = 'sessionid'
 const ENGINE_LABELS: Record<string, string> = { cookie: 'signed cookie', upstash: 'Upstash Redis' }
 const SCREENSHOTS = process.env.EDGE_SESSION_SCREENSHOTS === '1' ? join(ROOT, 'docs/screenshots') : null
 const THIRTY_DAYS = 30 * 24 * 60 * 60
-
-/** An engine run: the server environment it needs, and how to release what it started. `null` = unavailable here (skips; CI fails first). */
-interface EngineSetup {
-  env: Record<string, string>
-  stop(): Promise<void>
-}
-interface EngineCase {
-  name: string
-  setup(): Promise<EngineSetup | null>
-}
-
-const engines: EngineCase[] = [
-  { name: 'cookie', setup: async () => ({ env: { SESSION_ENGINE: 'cookie' }, stop: async () => {} }) },
-  {
-    name: 'upstash',
-    async setup() {
-      const redis = await startRedis()
-      if (!redis) return null
-      const rest = await startUpstashServer({ token: 'e2e-token', redisUrl: redis.url, port: 0 })
-      return {
-        env: { SESSION_ENGINE: 'upstash', UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: rest.token },
-        async stop() {
-          await rest.close()
-          await redis.stop()
-        },
-      }
-    },
-  },
-]
 
 let browser: Browser
 
@@ -83,9 +53,9 @@ describe.skipIf(!haveChromium)('the build', () => {
   })
 })
 
-describe.skipIf(!haveChromium).each(engines)('demo app, $name engine', (engine) => {
+describe.skipIf(!haveChromium).each(demoEngines)('demo app, $name engine', (engine) => {
   let server: AppServer | undefined
-  let setup: EngineSetup | null = null
+  let setup: DemoEngineSetup | null = null
   let context: BrowserContext
   let page: Page
   /** Every response the page saw, to assert on statuses and raw Set-Cookie headers. */

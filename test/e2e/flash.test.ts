@@ -2,58 +2,23 @@
  * Flash messages in a real browser, on both engines: the demo's login, preferences and logout add one,
  * and the page after the redirect shows it once — not again on reload, not in another tab; a route handler's
  * message waits in its cookie for the next visit. Also starts a browser signed in with mintSessionCookie's storageState (the testing kit).
- * Its own build directory, so it never races the other browser suites' builds.
+ * It shares the demo's one browser build with the other suites (buildApp builds it once, under a lock).
  */
-import { existsSync } from 'node:fs'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startUpstashServer } from '../../scripts/upstash-rest-server'
 import { cookieEngine } from '../../src/engines/cookie'
 import { upstashEngine } from '../../src/engines/upstash'
-import { createSessionStore, type SessionStoreOptions } from '../../src/store'
+import { createSessionStore } from '../../src/store'
 import { mintSessionCookie } from '../../src/testing/mint'
-import { startRedis } from '../support/redis'
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from '../support/chromium'
+import { demoEngines, type DemoEngineSetup } from '../support/demo-engines'
 import { buildApp, E2E_DIST_DIR, startApp, TEST_SECRET, type AppServer } from '../support/next-server'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 // The demo's one browser build, shared with the other suites (buildApp builds it once, under a lock).
 const DIST_DIR = E2E_DIST_DIR
 const SIGNED_IN = /^Signed in\./
 const SAVED = /^Saved to the session/
 const SIGNED_OUT = /^You are signed out/
-
-interface EngineSetup {
-  env: Record<string, string>
-  engine: NonNullable<SessionStoreOptions['engine']>
-  stop(): Promise<void>
-}
-
-const engines: { name: string; setup(): Promise<EngineSetup | null> }[] = [
-  { name: 'cookie', setup: async () => ({ env: { SESSION_ENGINE: 'cookie' }, engine: cookieEngine(), stop: async () => {} }) },
-  {
-    name: 'upstash',
-    async setup() {
-      const redis = await startRedis()
-      if (!redis) return null
-      const rest = await startUpstashServer({ token: 'flash-e2e-token', redisUrl: redis.url, port: 0 })
-      return {
-        env: { SESSION_ENGINE: 'upstash', UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: rest.token },
-        engine: upstashEngine({ redis: { url: rest.url, token: rest.token } }),
-        async stop() {
-          await rest.close()
-          await redis.stop()
-        },
-      }
-    },
-  },
-]
-
-const haveChromium = existsSync(CHROMIUM)
-if (!haveChromium) {
-  if (process.env.CI === 'true') throw new Error(`CI=true and ${CHROMIUM} is missing: install it (apt-get install -y chromium).`)
-  console.warn(`[skip] flash browser suite: ${CHROMIUM} is missing. Install it with: apt-get install -y chromium`)
-}
 
 let browser: Browser
 
@@ -73,9 +38,9 @@ async function shown(page: Page): Promise<string[]> {
   return page.locator('[data-testid=flash] li').allTextContents()
 }
 
-describe.skipIf(!haveChromium).each(engines)('flash messages, $name engine', (engineCase) => {
+describe.skipIf(!haveChromium).each(demoEngines)('flash messages, $name engine', (engineCase) => {
   let server: AppServer | undefined
-  let setup: EngineSetup | null = null
+  let setup: DemoEngineSetup | null = null
   const contexts: BrowserContext[] = []
 
   beforeAll(async () => {
@@ -186,7 +151,11 @@ describe.skipIf(!haveChromium).each(engines)('flash messages, $name engine', (en
 
   it("testing kit: mintSessionCookie's storageState starts the browser signed in, no login form", async (ctx) => {
     if (!server) ctx.skip(`${engineCase.name} engine: its service is not available here`)
-    const store = createSessionStore<{ user?: { username: string; name: string } }>({ secret: TEST_SECRET, engine: setup!.engine })
+    const { env } = setup!
+    // The server's own engine, so the minted session is one the demo loads.
+    const engine =
+      env.SESSION_ENGINE === 'upstash' ? upstashEngine({ redis: { url: env.UPSTASH_REDIS_REST_URL!, token: env.UPSTASH_REDIS_REST_TOKEN! } }) : cookieEngine()
+    const store = createSessionStore<{ user?: { username: string; name: string } }>({ secret: TEST_SECRET, engine })
     const { storageState } = await mintSessionCookie(store, { user: { username: 'ada', name: 'Ada Lovelace' } }, { url: server!.url })
     const context = await browser.newContext({ baseURL: server!.url, storageState })
     contexts.push(context)

@@ -1,17 +1,15 @@
 /**
  * Logout that logs out, in a real browser: /account/sessions on `next build` + `next start`, Debian's Chromium
  * through playwright-core, on the Upstash engine and on signed cookies with the Upstash revocation store, both on
- * real Redis behind the local Upstash REST server. Its own dist dir, so it never shares a build with other suites.
+ * real Redis behind the local Upstash REST server. It shares the demo's one browser build with the other suites.
  */
-import { existsSync } from 'node:fs'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startUpstashServer, type UpstashServer } from '../../scripts/upstash-rest-server'
 import { startRedis, type RedisHandle } from '../support/redis'
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from '../support/chromium'
 import { buildApp, E2E_DIST_DIR, startApp, type AppServer } from '../support/next-server'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-sync']
 // The demo's one browser build, shared with the other suites (buildApp builds it once, under a lock).
 const DIST_DIR = E2E_DIST_DIR
 const COOKIE = 'sessionid'
@@ -25,12 +23,6 @@ const engines: { name: string; env: Record<string, string> }[] = [
   { name: 'upstash', env: { SESSION_ENGINE: 'upstash' } },
   { name: 'signed cookie + revocation store', env: { SESSION_ENGINE: 'cookie', SESSION_REVOCATION: 'upstash' } },
 ]
-
-const haveChromium = existsSync(CHROMIUM)
-if (!haveChromium) {
-  if (process.env.CI === 'true') throw new Error(`CI=true and ${CHROMIUM} is missing: install it (apt-get install -y chromium).`)
-  console.warn(`[skip] sessions browser suite: ${CHROMIUM} is missing. Install it with: apt-get install -y chromium`)
-}
 
 let browser: Browser
 let redis: RedisHandle | null = null
