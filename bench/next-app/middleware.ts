@@ -5,7 +5,11 @@ import { createNextSession } from 'edge-session/next'
 import { withSnapshot } from 'edge-session/snapshot'
 
 async function engineFromEnv(): Promise<EngineFactory> {
-  if (process.env.SESSION_ENGINE !== 'upstash') return cookieEngine()
+  // SESSION_REVOCATION=upstash: signed cookies checked against the revocation store, as lib/session.ts does.
+  if (process.env.SESSION_ENGINE !== 'upstash') {
+    if (process.env.SESSION_REVOCATION !== 'upstash') return cookieEngine()
+    return cookieEngine({ revocation: (await import('edge-session/revocation')).upstashRevocation() })
+  }
   const upstash = (await import('edge-session/upstash')).upstashEngine()
   const snapshot = Number(process.env.SNAPSHOT_MAX_AGE ?? 0)
   return snapshot > 0 ? withSnapshot(upstash, { maxAge: snapshot }) : upstash

@@ -15,7 +15,7 @@ import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSessionStore } from '../../src/store.js'
 import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from '../support/chromium'
-import { BUILD_LOG, buildApp, ensureDist, newestMtime, ROOT, startApp, TEST_SECRET, type AppServer } from '../support/next-server'
+import { BUILD_LOG, buildApp, buildWarnings, ensureDist, newestMtime, ROOT, startApp, TEST_SECRET, type AppServer } from '../support/next-server'
 
 const TMP = join(ROOT, 'test/.tmp')
 const DIST = '.next'
@@ -259,7 +259,7 @@ describe.skipIf(!haveChromium).each(versions)('the README quick start in a creat
     // Webpack used to warn about jose's JWE module (CompressionStream) and @upstash/redis's process.version in edge bundles.
     expect(log).not.toMatch(/Node\.js (API|module)|CompressionStream|process\.version/)
     // Next 15 notes that the edge route (app/api/upstash) is not prerendered; nothing else may warn.
-    expect(log.split('\n').filter((line) => /⚠|warn/i.test(line) && !/Using edge runtime on a page/.test(line))).toEqual([])
+    expect(buildWarnings(log).filter((line) => !/Using edge runtime on a page/.test(line))).toEqual([])
   })
 
   // Only where the README's next.config.ts is the app's (Next 16).

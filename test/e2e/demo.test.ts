@@ -11,7 +11,7 @@ import { chromium, type Browser, type BrowserContext, type Page, type Response }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from '../support/chromium'
 import { demoEngines, type DemoEngineSetup } from '../support/demo-engines'
-import { BUILD_LOG, buildApp, E2E_DIST_DIR, ROOT, startApp, type AppServer } from '../support/next-server'
+import { BUILD_LOG, buildApp, buildWarnings, E2E_DIST_DIR, ROOT, startApp, type AppServer } from '../support/next-server'
 
 const COOKIE = 'sessionid'
 const ENGINE_LABELS: Record<string, string> = { cookie: 'signed cookie', upstash: 'Upstash Redis' }
@@ -38,8 +38,7 @@ describe.skipIf(!haveChromium)('the build', () => {
     expect(log).toMatch(/Next\.js 16\.\d+\.\d+ \(Turbopack\)/)
     expect(log).toMatch(/Cache Components enabled/)
     // Next 16's notice that middleware.ts is now called proxy.ts (README: why the demo keeps it) is the only one.
-    const warnings = log.split('\n').filter((line) => /⚠|warn/i.test(line))
-    expect(warnings).toEqual(['⚠ The "middleware" file convention is deprecated. Please use "proxy" instead.'])
+    expect(buildWarnings(log)).toEqual(['⚠ The "middleware" file convention is deprecated. Please use "proxy" instead.'])
     expect(log).not.toMatch(/Node\.js (API|module)|CompressionStream|process\.version/)
   })
 
@@ -230,7 +229,12 @@ describe.skipIf(!haveChromium).each(demoEngines)('demo app, $name engine', (engi
     await page.goto('/login')
     await page.fill('input[name=username]', 'ada')
     await page.fill('input[name=password]', 'babbage')
-    await Promise.all([page.waitForURL((url) => url.searchParams.get('error') === '1'), page.click('main button[type=submit]')])
+    // The redirect stays on /login: a client-side navigation that may fire no new load event, so wait for the URL only
+    // (the getters below wait for the rendered page themselves).
+    await Promise.all([
+      page.waitForURL((url) => url.searchParams.get('error') === '1', { waitUntil: 'commit' }),
+      page.click('main button[type=submit]'),
+    ])
     await expect(page.getByTestId('login-error').textContent()).resolves.toMatch(/^Wrong username or password/)
     await expect(page.locator('input[name=username]').inputValue()).resolves.toBe('ada')
     await expect(page.locator('input[name=password]').inputValue()).resolves.toBe('')

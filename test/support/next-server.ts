@@ -20,6 +20,15 @@ const SOURCES = ['app', 'lib', 'dist', 'middleware.ts', 'proxy.ts', 'next.config
 /** What `next build` printed, kept in the dist dir so a cached build can still be asked which bundler made it. */
 export const BUILD_LOG = 'edge-session-build.log'
 
+/**
+ * The warning lines of a `next build` log. Next's "No build cache found" notice is left out: Next prints it only
+ * when `CI` is set and the dist dir has no cache yet (every fresh CI clone), and it is about the CI's caching,
+ * not about the app being built.
+ */
+export function buildWarnings(log: string): string[] {
+  return log.split('\n').filter((line) => /⚠|warn/i.test(line) && !/No build cache found/.test(line))
+}
+
 /** The newest modification time of a file or of anything under a directory; 0 if it does not exist. */
 export function newestMtime(path: string): number {
   if (!existsSync(path)) return 0
