@@ -242,14 +242,15 @@ describe('delete and exists replies', () => {
     const { client } = scripted({ eval: [down(), down(), down()], exists: [down()] })
     const { engine } = storeWith(client)
     const write = { data: new Map(), changed: new Set<string>(), deleted: new Set<string>(), replace: true, expiryAge: 60, expiryAgeOf: () => 60 }
-    const attempts: [string, Promise<unknown>][] = [
-      ['load a session', engine.load(newSessionKey())],
-      ['save a session', engine.save(newSessionKey(), write, { mustCreate: true })],
-      ['delete a session', engine.delete(newSessionKey())],
-      ['look up a session', engine.exists(newSessionKey())],
+    // Started one at a time: a rejection created before its handler is attached is an unhandled rejection.
+    const attempts: [string, () => Promise<unknown>][] = [
+      ['load a session', () => engine.load(newSessionKey())],
+      ['save a session', () => engine.save(newSessionKey(), write, { mustCreate: true })],
+      ['delete a session', () => engine.delete(newSessionKey())],
+      ['look up a session', () => engine.exists(newSessionKey())],
     ]
     for (const [what, attempt] of attempts) {
-      const error = await failure(attempt)
+      const error = await failure(attempt())
       expect(error).toBeInstanceOf(SessionStoreUnavailable)
       expect(error.message).toContain(`Upstash failed to ${what} (Error: connect ECONNREFUSED)`)
     }
