@@ -5,7 +5,7 @@ import { deflate, inflate } from '../src/lib/compress.js'
 import { bareEdgeVM, bundleForEdge } from './support/edge-vm.js'
 
 /**
- * src/lib/compress.ts runs Node's zlib where the runtime has it and fflate at the edge. Node tests the
+ * src/lib/compress.ts runs Node's zlib where the runtime has it and src/lib/deflate.ts at the edge. Node tests the
  * first directly; the second runs inside a bare EdgeVM (no `process`), which is where it runs for users.
  * Bytes cross the realm boundary as arrays of numbers.
  */
@@ -28,7 +28,7 @@ const node: Impl = {
 }
 
 const edge: Impl = {
-  name: 'bare EdgeVM (fflate)',
+  name: 'bare EdgeVM (src/lib/deflate.ts)',
   deflate: async (data) => new Uint8Array((await vm.evaluate(`Array.from(Compress.deflate(new Uint8Array(${JSON.stringify([...data])})))`)) as number[]),
   inflate: async (data, limit) => {
     const r = (await vm.evaluate(
@@ -47,7 +47,7 @@ const cart = bytes(JSON.stringify(Array.from({ length: 14 }, (_, i) => ({ sku: `
 const MiB = 1024 * 1024
 
 describe.each([node, edge])('compress in $name', (impl) => {
-  it('the edge copy really has no process (so it is the fflate path)', () => {
+  it('the edge copy really has no process (so it is the src/lib/deflate.ts path)', () => {
     expect(vm.evaluate('typeof process')).toBe('undefined')
   })
 

@@ -6,6 +6,7 @@
 import { NextRequest } from 'next/server'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { EngineFactory, SessionEngine } from '../src/core/engine.js'
+import { REFRESHED_KEY } from '../src/core/refresh.js'
 import { cookieEngine } from '../src/engines/cookie.js'
 import { memoryEngine } from '../src/engines/memory.js'
 import { SessionReadOnly, SessionRequired, SessionStoreUnavailable, UpdateError } from '../src/errors.js'
@@ -444,6 +445,8 @@ describe('getSession()', () => {
     expect(await store.open(jar.values.get('sessionid')).aitems()).toEqual([
       ['user', 'grace'],
       ['color', 'red'],
+      // Each write counts as a sliding refresh (src/core/refresh.ts, stampWrite), in that same write.
+      [REFRESHED_KEY, expect.any(Number)],
     ])
   })
 
@@ -466,6 +469,7 @@ describe('getSession()', () => {
     await Promise.all([first, second])
     expect(await store.open(jar.values.get('sessionid')).aitems()).toEqual([
       ['user', 'grace'],
+      [REFRESHED_KEY, expect.any(Number)],
       ['color', 'blue'],
     ])
   })

@@ -12,9 +12,12 @@ import { SessionConfigError } from '../src/errors.js'
 import { createNextSession, type SessionMiddlewareOptions } from '../src/next/index.js'
 import type { SessionLifetime } from '../src/core/lifetime.js'
 
+const browser = await vi.hoisted(async () => (await import('../src/testing/next-fakes.js')).fakeBrowser('http://app.test'))
+vi.mock('next/headers', () => browser.nextHeaders)
+
 const SECRET = 'refresh-test-secret-refresh-test-secret-0123'
 const T0 = Date.parse('2026-03-01T12:00:00Z')
-type Data = { user?: string }
+type Data = { user?: string; color?: string }
 
 function setup(slidingRefresh: SessionMiddlewareOptions<Data>['slidingRefresh'], engine: EngineFactory = cookieEngine(), lifetime?: SessionLifetime) {
   const next = createNextSession<Data>({ secret: SECRET, engine, ...(lifetime ? { lifetime } : {}) })
@@ -36,7 +39,7 @@ function setup(slidingRefresh: SessionMiddlewareOptions<Data>['slidingRefresh'],
     await session.asave()
     browser.cookie = session.sessionKey!
   }
-  return { ...next, visit, signIn, browser }
+  return { ...next, middleware, visit, signIn, browser }
 }
 
 beforeEach(() => vi.useFakeTimers({ toFake: ['Date'] }))
@@ -127,6 +130,13 @@ describe('composes with the lifetime limits (src/core/lifetime.ts)', () => {
     expect(after.status).toBe(307)
   })
 
+  it("idle timeout: each re-issued cookie's Max-Age is the idle timeout, the expiry its save wrote", async () => {
+    const app = setup(true, cookieEngine(), { idle: 1800 })
+    await app.signIn()
+    expect((await app.visit(0)).maxAge).toBe(1800)
+    expect((await app.visit(180)).maxAge).toBe(1800)
+  })
+
   it('idle timeout: a visit at each interval keeps the session alive well past the timeout', async () => {
     const app = setup(true, cookieEngine(), { idle: 1800 })
     await app.signIn()
@@ -137,9 +147,65 @@ describe('composes with the lifetime limits (src/core/lifetime.ts)', () => {
     const app = setup({ interval: 600 }, cookieEngine(), { absolute: 3600 })
     await app.signIn()
     await app.visit(0)
-    expect((await app.visit(3000)).reissued).toBe(true)
+    const late = await app.visit(3000)
+    expect(late.reissued).toBe(true)
+    // The browser keeps the cookie no longer than the server accepts it.
+    expect(late.maxAge).toBe(600)
     expect((await app.visit(3599)).status).toBe(200)
     expect((await app.visit(3600)).status).toBe(307)
+  })
+})
+
+describe.each([
+  ['cookie', () => cookieEngine()],
+  ['memory', () => memoryEngine()],
+] as const)('a refresh never undoes a write, %s engine', (_name, engine) => {
+  it("an action's write is not undone by a refresh of a page requested before it and answered after it", async () => {
+    const app = setup({ interval: 600 }, engine())
+    browser.clearCookies()
+    // The login action (fakeBrowser: each request() is one request, keeping what the responses set).
+    vi.setSystemTime(T0)
+    browser.request()
+    await (await app.getSession()).aset('user', 'ada')
+    // The router prefetches the links of the page it lands on. Next strips the prefetch headers before the
+    // middleware, so to it this is a GET visit of a protected page, carrying the cookie the login set.
+    vi.setSystemTime(T0 + 1000)
+    const prefetch = browser.fetchRequest('/account')
+    // Before that prefetch is answered, another action writes; its response reaches the browser first.
+    vi.setSystemTime(T0 + 2000)
+    browser.request()
+    await (await app.getSession()).aset('color', 'blue')
+    browser.receive(await app.middleware(new NextRequest(prefetch)))
+    const session = app.store.open(browser.cookies.get('sessionid'))
+    expect(await session.aget('color')).toBe('blue')
+    expect(await session.aget('user')).toBe('ada')
+    // Not due: the login's write counts as a refresh.
+    expect(browser.sent).toEqual([])
+  })
+
+  it('an action stamps its write as a refresh, in the same write: the next refresh is due an interval later', async () => {
+    const app = setup({ interval: 600 }, engine())
+    browser.clearCookies()
+    vi.setSystemTime(T0)
+    browser.request()
+    await (await app.getSession()).aset('user', 'ada')
+    expect(browser.sent).toHaveLength(1)
+    app.browser.cookie = browser.cookies.get('sessionid')!
+    expect(await app.store.open(app.browser.cookie).aget(REFRESHED_KEY as 'user')).toBe(Math.floor(T0 / 1000))
+    expect((await app.visit(599)).reissued).toBe(false)
+    expect((await app.visit(600)).reissued).toBe(true)
+  })
+
+  it('a change that changes nothing writes nothing, stamp included', async () => {
+    const app = setup({ interval: 600 }, engine())
+    browser.clearCookies()
+    vi.setSystemTime(T0)
+    browser.request()
+    await (await app.getSession()).aset('user', 'ada')
+    vi.setSystemTime(T0 + 5000)
+    browser.request()
+    await (await app.getSession()).apop('color', undefined)
+    expect(browser.sent).toEqual([])
   })
 })
 

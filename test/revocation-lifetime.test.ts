@@ -2,9 +2,9 @@
  * The session lifetime (src/core/lifetime.ts): its configuration, its arithmetic, the load-side check, and login
  * restarting it; plus the device label helper. Engine-independent timing lives in the conformance suite.
  */
-import { afterAll, describe, expect, it } from 'vitest'
-import { cookieEngine, createSessionStore, deviceLabel, memoryEngine, SessionConfigError, userSessions } from '../src/index.js'
-import { cappedExpiryAge, lifetimeEnd, STARTED_KEY } from '../src/core/lifetime.js'
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { commitSession, cookieEngine, createSessionStore, deviceLabel, memoryEngine, SessionConfigError, userSessions } from '../src/index.js'
+import { cappedExpiryAge, lifetimeEnd, STARTED_KEY, type SessionLifetime } from '../src/core/lifetime.js'
 import { writeReserved, type Session, type SessionData } from '../src/core/session.js'
 import { upstashRevocation } from '../src/revocation/upstash.js'
 import { SECRET, uniquePrefix, upstashFixture } from './support/upstash.js'
@@ -92,6 +92,58 @@ describe('the absolute lifetime on load', () => {
     await later.asave()
     const stamped = await (capped.open(session.sessionKey) as Session<SessionData>).aget(STARTED_KEY)
     expect(Math.abs((stamped as number) - Date.now() / 1000)).toBeLessThan(5)
+  })
+})
+
+describe.each([
+  ['cookie', () => cookieEngine()],
+  ['memory', () => memoryEngine()],
+] as const)("the cookie's Max-Age and Expires never outlast the session, %s engine", (_name, engine) => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(NOW)
+  })
+  afterEach(() => vi.useRealTimers())
+
+  async function commit(lifetime: SessionLifetime | undefined, prepare: (session: Session<SessionData>) => Promise<void>) {
+    const store = createSessionStore({ secret: SECRET, engine: engine(), ...(lifetime ? { lifetime } : {}) })
+    const session = store.open() as Session<SessionData>
+    await session.aset('cart', [1])
+    await prepare(session)
+    return (await commitSession(session, { hadCookie: false })).cookie!
+  }
+
+  it('are capped at what is left of the absolute lifetime, as the save wrote it', async () => {
+    const cookie = await commit({ absolute: 3600 }, (s) => s[writeReserved](STARTED_KEY, nowSeconds - 1000))
+    // 2599.5 s left by the clock, floored like the save's own expiry.
+    expect(cookie.maxAge).toBe(2599)
+    expect(cookie.expires).toEqual(new Date(NOW.getTime() + 2599_000))
+  })
+
+  it("are the whole absolute lifetime at a session's first save, which starts it", async () => {
+    const cookie = await commit({ absolute: 3600 }, async () => {})
+    // Started at the whole second the save stamped, 0.5 s before NOW: 3599.5 s left, floored.
+    expect(cookie.maxAge).toBe(3599)
+    expect(cookie.expires).toEqual(new Date(NOW.getTime() + 3599_000))
+  })
+
+  it('are capped at the idle timeout, counted from this save', async () => {
+    const cookie = await commit({ idle: 600, absolute: 3600 }, async () => {})
+    expect(cookie.maxAge).toBe(600)
+    expect(cookie.expires).toEqual(new Date(NOW.getTime() + 600_000))
+  })
+
+  it("are Django's when the session's own expiry is shorter, or without a lifetime", async () => {
+    expect((await commit({ absolute: 3600 }, (s) => s.asetExpiry(60))).maxAge).toBe(60)
+    const django = await commit(undefined, async () => {})
+    expect(django.maxAge).toBe(1_209_600)
+    expect(django.expires).toEqual(new Date(NOW.getTime() + 1_209_600_000))
+  })
+
+  it('stay absent for a browser-close session, which the server caps by the same limits', async () => {
+    const cookie = await commit({ absolute: 3600 }, (s) => s.asetExpiry(0))
+    expect(cookie.maxAge).toBeUndefined()
+    expect(cookie.expires).toBeUndefined()
   })
 })
 

@@ -42,6 +42,9 @@ describe.skipIf(!fx)('the Upstash engine in a bare EdgeVM', () => {
       items: [string, unknown][]
       oldKeyLoads: boolean
       afterCycle: [string, unknown][]
+      movedKey: string
+      cycledKeyLoads: boolean
+      afterMove: [string, unknown][]
       flushedCookie: { value: string; maxAge: number }
       afterFlush: string[]
       exists: boolean
@@ -55,15 +58,20 @@ describe.skipIf(!fx)('the Upstash engine in a bare EdgeVM', () => {
     expect(r.newKey).not.toBe(r.key)
     expect(r.oldKeyLoads).toBe(false)
     expect(r.afterCycle).toEqual(expect.arrayContaining([['visits', 1], ['user', { id: 42, name: 'Zoë ☃' }]]))
+    expect(r.movedKey).toMatch(/^[a-z0-9]{32}$/)
+    expect(r.movedKey).not.toBe(r.newKey)
+    expect(r.cycledKeyLoads).toBe(false)
+    expect(r.afterMove).toEqual(r.afterCycle)
     expect(r.flushedCookie).toEqual({ value: '', maxAge: 0 })
     expect(r.afterFlush).toEqual([])
     expect(r.exists).toBe(false)
     // The requests really went through the server, and the data really was in Redis under a hashed key.
     // create 1, load+save 2, load+cycle 2 (the commit after a cycle has nothing left to write), 2 loads,
+    // move 1 (its expiry restarted in the script: the commit writes nothing), 2 loads,
     // flush 1 (a script: it also reports the bound user, none here), load 1, exists 1.
-    expect(fx!.server.stats.total).toBe(10)
-    expect(fx!.server.stats.commands).toEqual({ EVAL: 9, EXISTS: 1 })
-    for (const key of [r.key, r.newKey]) expect(await fx!.direct.exists(prefix + (await sha256Hex(key)))).toBe(0)
+    expect(fx!.server.stats.total).toBe(13)
+    expect(fx!.server.stats.commands).toEqual({ EVAL: 12, EXISTS: 1 })
+    for (const key of [r.key, r.newKey, r.movedKey]) expect(await fx!.direct.exists(prefix + (await sha256Hex(key)))).toBe(0)
   })
 
   it('a dead store is SessionStoreUnavailable inside the VM too', async () => {

@@ -8,6 +8,9 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { commitSession, createSessionStore, SessionConfigError, SessionInterrupted, SessionStoreUnavailable, type SessionStore } from '../src/index.js'
 import { upstashEngine, type UpstashEngineOptions } from '../src/engines/upstash.js'
 import { sha256Hex } from '../src/lib/crypto.js'
+import { writeReserved } from '../src/core/session.js'
+import { withSnapshot } from '../src/snapshot/index.js'
+import { USER_ID_KEY, userSessions } from '../src/users/index.js'
 import { SECRET, uniquePrefix, upstashFixture } from './support/upstash.js'
 
 const fx = await upstashFixture()
@@ -138,6 +141,18 @@ describe.skipIf(!fx)('storage layout', () => {
     await fx!.direct.set(await hashedKey('wrongtypekey', prefix), 'a string')
     expect(await store.engine.load('wrongtypekey')).toBeNull()
   })
+
+  it('a login (move) of such a record starts an empty session, and the record it could not read is gone', async () => {
+    const prefix = uniquePrefix('malformed-move')
+    const store = makeStore({ prefix })
+    const key = await seed(store)
+    await fx!.direct.hset(await hashedKey(key, prefix), 'a', '{not json')
+    const session = store.open(key)
+    await session.acycleKey()
+    expect(await session.akeys()).toEqual([])
+    expect(session.sessionKey).not.toBe(key)
+    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([await hashedKey(session.sessionKey!, prefix)])
+  })
 })
 
 describe.skipIf(!fx)('round trips, counted at the server', () => {
@@ -210,7 +225,90 @@ describe.skipIf(!fx)('round trips, counted at the server', () => {
     }
   })
 
-  it('login of a visitor with no session yet: create 1, + save 1; a cycle alone on a loaded session: 2', async () => {
+  it('login from a session not read yet: move + save = 2 requests; the old key stops loading, the expiry restarts', async () => {
+    const prefix = uniquePrefix('move')
+    const store = makeStore({ prefix })
+    for (let i = 0; i < 20; i++) {
+      const key = await seed(store, { cart: [1] })
+      // Most of the old record's life gone: the save at the end of the login must give it a whole age again.
+      await fx!.direct.pexpire(await hashedKey(key, prefix), 300_000)
+      fx!.server.stats.reset()
+      const session = store.open(key)
+      await timed('move (1 request)', () => session.acycleKey())
+      expect(fx!.server.stats.total).toBe(1)
+      expect(await session.aget('cart')).toEqual([1])
+      await session.aset('user', 'ann')
+      const { cookie } = await commitSession(session, { hadCookie: true })
+      expect(fx!.server.stats.total).toBe(2)
+      expect(fx!.server.stats.commands).toEqual({ EVAL: 2 })
+      expect(cookie!.value).toBe(session.sessionKey)
+      expect(cookie!.value).not.toBe(key)
+      expect(await fx!.direct.exists(await hashedKey(key, prefix))).toBe(0)
+      expect(await store.engine.load(key)).toBeNull()
+      expect(await store.engine.load(cookie!.value)).toEqual({ cart: [1], user: 'ann' })
+      expect(await fx!.direct.pttl(await hashedKey(cookie!.value, prefix))).toBeGreaterThan(1_209_000_000)
+    }
+  })
+
+  it('a cycle alone of a session not read yet: 1 request, its expiry restarted in the same script; with an expiry of its own, + the save', async () => {
+    const prefix = uniquePrefix('move-alone')
+    const store = makeStore({ prefix })
+    const key = await seed(store, { cart: [1] })
+    await fx!.direct.pexpire(await hashedKey(key, prefix), 300_000)
+    fx!.server.stats.reset()
+    const session = store.open(key)
+    await session.acycleKey()
+    const { cookie } = await commitSession(session, { hadCookie: true })
+    expect(fx!.server.stats.total).toBe(1)
+    expect(await fx!.direct.pttl(await hashedKey(cookie!.value, prefix))).toBeGreaterThan(1_209_000_000)
+    expect(await store.engine.load(cookie!.value)).toEqual({ cart: [1] })
+    // Its own expiry (asetExpiry) is data the script does not read: the TTL waits for the save, which restarts it.
+    const own = store.open(cookie!.value)
+    await own.asetExpiry(600)
+    await own.asave()
+    await fx!.direct.pexpire(await hashedKey(own.sessionKey!, prefix), 20_000)
+    fx!.server.stats.reset()
+    const again = store.open(own.sessionKey)
+    await again.acycleKey()
+    expect(fx!.server.stats.total).toBe(1)
+    // Moved with at least a grace period, so that it outlives the request.
+    const moved = await fx!.direct.pttl(await hashedKey(again.sessionKey!, prefix))
+    expect(moved).toBeGreaterThan(50_000)
+    expect(moved).toBeLessThanOrEqual(60_000)
+    await commitSession(again, { hadCookie: true })
+    expect(fx!.server.stats.total).toBe(2)
+    const restarted = await fx!.direct.pttl(await hashedKey(again.sessionKey!, prefix))
+    expect(restarted).toBeGreaterThan(590_000)
+    expect(restarted).toBeLessThanOrEqual(600_000)
+  })
+
+  it('with an absolute lifetime, the move keeps the expiry and the save restarts it, capped; past it, nothing is moved', async () => {
+    const prefix = uniquePrefix('move-lifetime')
+    const store = createSessionStore({
+      secret: SECRET,
+      lifetime: { absolute: 3 },
+      engine: upstashEngine({ redis: { url: fx!.server.url, token: fx!.server.token }, prefix }),
+    })
+    const key = await seed(store, { cart: [1] })
+    fx!.server.stats.reset()
+    const session = store.open(key)
+    await session.acycleKey()
+    // The age depends on the lifetime's start, in the data: the script cannot restart it, the commit does.
+    const { cookie } = await commitSession(session, { hadCookie: true })
+    expect(fx!.server.stats.total).toBe(2)
+    expect(await fx!.direct.pttl(await hashedKey(cookie!.value, prefix))).toBeLessThanOrEqual(3000)
+    // Outliving its lifetime in Redis, as a record saved before the lifetime was shortened does.
+    await fx!.direct.pexpire(await hashedKey(cookie!.value, prefix), 60_000)
+    await new Promise((r) => setTimeout(r, 3100))
+    const ended = store.open(cookie!.value)
+    await ended.acycleKey()
+    expect(await ended.aget('cart')).toBeUndefined()
+    expect(ended.sessionKey).not.toBe(cookie!.value)
+    // Moved, found past its lifetime, deleted: only the fresh session is left.
+    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([await hashedKey(ended.sessionKey!, prefix)])
+  })
+
+  it('login of a visitor with no session yet: create 1, + save 1; a cycle alone of a session read first: 2', async () => {
     const store = makeStore()
     fx!.server.stats.reset()
     const visitor = store.open()
@@ -220,11 +318,12 @@ describe.skipIf(!fx)('round trips, counted at the server', () => {
     await commitSession(visitor, { hadCookie: false })
     expect(fx!.server.stats.total).toBe(2)
     fx!.server.stats.reset()
-    const session = store.open(visitor.sessionKey)
-    await session.acycleKey()
+    const loaded = store.open(visitor.sessionKey)
+    await loaded.aget('user')
+    await loaded.acycleKey()
     expect(fx!.server.stats.total).toBe(2)
     // The cycle wrote the session as it is: the commit does not write it again a moment later.
-    const { cookie } = await commitSession(session, { hadCookie: true })
+    const { cookie } = await commitSession(loaded, { hadCookie: true })
     expect(fx!.server.stats.total).toBe(2)
     expect(await store.engine.load(cookie!.value)).toEqual({ user: 'ann' })
   })
@@ -327,6 +426,67 @@ describe.skipIf(!fx)('concurrency', () => {
     expect(outcomes.interrupted).toBeGreaterThan(0)
   })
 
+  it('a login (move) held up and overtaken by a logout: the move finds nothing, the login starts empty, the data is nowhere', async () => {
+    const prefix = uniquePrefix('move-logout')
+    const store = makeStore({ prefix })
+    const key = await seed(store, { user: 'ann', cart: [1] })
+    const login = store.open(key)
+    fx!.server.faults.inject({ delayMs: 300 })
+    const cycling = login.acycleKey()
+    await new Promise((r) => setTimeout(r, 50))
+    await store.open(key).aflush()
+    await cycling
+    expect(await login.akeys()).toEqual([])
+    await login.aset('user', 'bob')
+    const { cookie } = await commitSession(login, { hadCookie: true })
+    expect(cookie!.value).not.toBe(key)
+    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([await hashedKey(cookie!.value, prefix)])
+    expect(await store.engine.load(cookie!.value)).toEqual({ user: 'bob' })
+  })
+
+  it('the new key ended between the move and the save ("log out everywhere"): the save is refused and writes nothing', async () => {
+    const prefix = uniquePrefix('move-ended')
+    const store = makeStore({ prefix })
+    const key = await seed(store, { cart: [1] })
+    const login = store.open(key)
+    await login.acycleKey()
+    await store.engine.delete(login.sessionKey!)
+    await login.aset('user', 'ann')
+    await expect(commitSession(login, { hadCookie: true })).rejects.toBeInstanceOf(SessionInterrupted)
+    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([])
+  })
+
+  it('a move racing a write of the old key: the write is in the moved record, or refused; the old key never loads again', async () => {
+    const prefix = uniquePrefix('move-race')
+    const store = makeStore({ prefix })
+    const outcomes = { writeFirst: 0, interrupted: 0 }
+    for (let i = 0; i < 20; i++) {
+      const key = await seed(store, { user: 'ann' })
+      const other = store.open(key)
+      await other.aget('user')
+      await other.aset('note', i)
+      const login = store.open(key)
+      // Every other round, hold up whichever request reaches the server first, so both orders happen.
+      if (i % 2) fx!.server.faults.inject({ delayMs: 50 })
+      const [moved, written] = await Promise.allSettled([login.acycleKey(), other.asave()])
+      expect(moved.status).toBe('fulfilled')
+      expect(await fx!.direct.exists(await hashedKey(key, prefix))).toBe(0)
+      if (written.status === 'rejected') {
+        expect(written.reason).toBeInstanceOf(SessionInterrupted)
+        expect(await login.aitems()).toEqual([['user', 'ann']])
+        outcomes.interrupted++
+      } else {
+        expect(await login.aitems()).toEqual([
+          ['user', 'ann'],
+          ['note', i],
+        ])
+        outcomes.writeFirst++
+      }
+    }
+    expect(outcomes.writeFirst).toBeGreaterThan(0)
+    expect(outcomes.interrupted).toBeGreaterThan(0)
+  })
+
   it('a create never overwrites: a taken key is a CreateError and the core picks another', async () => {
     const store = makeStore()
     const key = await seed(store, { owner: 'first' })
@@ -336,6 +496,91 @@ describe.skipIf(!fx)('concurrency', () => {
     await expect(store.engine.save('neverexisted1', write, { mustCreate: false })).rejects.toMatchObject({ code: 'ERR_SESSION_GONE' })
     expect(await store.engine.load(key)).toEqual({ owner: 'first' })
     expect(await store.engine.exists('neverexisted1')).toBe(false)
+  })
+})
+
+describe.skipIf(!fx)('a session bound to a user: its index entry moves and goes in the same script as the record', () => {
+  const indexKey = async (prefix: string, userId: string): Promise<string> => `${prefix}u:${await sha256Hex(userId)}`
+
+  async function signedIn(store: SessionStore, userId = 'u1'): Promise<string> {
+    const session = store.open()
+    await userSessions(store).alogin(session, userId, { label: 'Chrome on Linux' })
+    const { cookie } = await commitSession(session, { hadCookie: false })
+    return cookie!.value
+  }
+
+  it('logout of a session the request has read: 1 request for the record and its index entry', async () => {
+    const prefix = uniquePrefix('logout-read')
+    const store = makeStore({ prefix })
+    const key = await signedIn(store)
+    const request = store.open(key)
+    expect(await userSessions(store).agetUserId(request)).toBe('u1')
+    fx!.server.stats.reset()
+    await request.aflush()
+    const { cookie } = await commitSession(request, { hadCookie: true })
+    expect(cookie!.maxAge).toBe(0)
+    expect(fx!.server.stats.total).toBe(1)
+    // The user's last session: the index keys went with it.
+    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([])
+  })
+
+  it('logout of a session not read: the record goes in 1 request, the index entry in a second (the user was unknown)', async () => {
+    const prefix = uniquePrefix('logout-blind')
+    const store = makeStore({ prefix })
+    const key = await signedIn(store)
+    fx!.server.stats.reset()
+    await store.open(key).aflush()
+    expect(fx!.server.stats.total).toBe(2)
+    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([])
+  })
+
+  it('logout behind a fresh snapshot, not read: 1 request, the snapshot names the user', async () => {
+    const prefix = uniquePrefix('logout-snapshot')
+    const store = createSessionStore({
+      secret: SECRET,
+      engine: withSnapshot(upstashEngine({ redis: { url: fx!.server.url, token: fx!.server.token }, prefix })),
+    })
+    const cookie = await signedIn(store)
+    expect(cookie).toContain('.')
+    fx!.server.stats.reset()
+    await store.open(cookie).aflush()
+    expect(fx!.server.stats.total).toBe(1)
+    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([])
+  })
+
+  it('logout with a stale idea of the user (rebound since the read): the entry of the user it is bound to now goes', async () => {
+    const prefix = uniquePrefix('logout-stale')
+    const store = makeStore({ prefix })
+    const key = await signedIn(store)
+    const reader = store.open(key)
+    await reader.aget('x' as never)
+    const rebind = store.open(key)
+    await rebind[writeReserved](USER_ID_KEY, 'u2')
+    await rebind.asave()
+    expect(await fx!.direct.zcard(await indexKey(prefix, 'u2'))).toBe(1)
+    fx!.server.stats.reset()
+    await reader.aflush()
+    expect(fx!.server.stats.total).toBe(2)
+    expect(await fx!.direct.exists(await hashedKey(key, prefix))).toBe(0)
+    expect(await fx!.direct.exists(await indexKey(prefix, 'u2'))).toBe(0)
+  })
+
+  it('a cycle of a signed-in session not read: the record and its index entry move in one script, label kept (2 requests: the first learns the user)', async () => {
+    const prefix = uniquePrefix('move-index')
+    const store = makeStore({ prefix })
+    const old = await signedIn(store)
+    fx!.server.stats.reset()
+    const request = store.open(old)
+    await request.acycleKey()
+    expect(fx!.server.stats.total).toBe(2)
+    // Its expiry restarted in the move, the entry's with it: nothing left for the commit to write.
+    const { cookie } = await commitSession(request, { hadCookie: true })
+    expect(fx!.server.stats.total).toBe(2)
+    expect(await fx!.direct.exists(await hashedKey(old, prefix))).toBe(0)
+    expect(await fx!.direct.zrange(await indexKey(prefix, 'u1'), '0', '-1')).toEqual([await sha256Hex(cookie!.value)])
+    const listed = await userSessions(store).alist(store.open(cookie!.value))
+    expect(listed.map((entry) => [entry.current, entry.label])).toEqual([[true, 'Chrome on Linux']])
+    expect(Math.abs(listed[0]!.expires.getTime() - Date.now() - store.settings.cookieAge * 1000)).toBeLessThan(5000)
   })
 })
 

@@ -61,9 +61,20 @@ export interface SessionEngine {
    * Leave it unset for an engine that writes only what changed, or nested changes made in place would be lost.
    */
   readonly writesWholeRecord?: boolean
+  /**
+   * `true` when `save` and `cycle` ignore the key they are given and return one made from the data (a signed cookie,
+   * as Django's `signed_cookies` `create()` draws none): the core then draws no random key for a new session and
+   * passes `''`. Leave it unset for an engine, or a wrapper, that stores or tracks sessions under that key.
+   */
+  readonly makesOwnKey?: boolean
   load(key: string): Promise<Record<string, unknown> | null>
   save(key: string, write: SessionWrite, options: { mustCreate: boolean }): Promise<string>
-  delete(key: string): Promise<void>
+  /**
+   * `known`: the session's data as this request had loaded it, when it had (`aflush()` passes it). A hint for an
+   * engine that keeps state derived from the record (a user's session index) to update it in the same step. It
+   * may differ from the record (changed by this request or another since the load): an engine checks before relying on it.
+   */
+  delete(key: string, known?: ReadonlyMap<string, unknown>): Promise<void>
   exists(key: string): Promise<boolean>
   /**
    * Create `newKey` holding `write` and make `oldKey` stop loading, in one atomic step. Throws `CreateError`
@@ -72,6 +83,18 @@ export interface SessionEngine {
    * then `delete(oldKey)`, as Django does, and cannot notice that race; a server-side engine should have it.
    */
   cycle?(oldKey: string, newKey: string, write: SessionWrite): Promise<string>
+  /**
+   * A load and a `cycle` in one step, for a session not loaded yet (login from an anonymous session): moves the
+   * record stored under `oldKey` to `newKey` in the store, atomically, and returns its data, so the data is not
+   * sent back to be written. Returns `null`, writing nothing, when `oldKey` holds no record (a logout won: the
+   * core then starts an empty session). Throws `CreateError` when `newKey` is taken.
+   * `restartAge`: the expiry age in seconds of a session holding no `_session_expiry` of its own, or `null` when it
+   * depends on the data (an absolute lifetime). Exactly when it is a number and the record holds no
+   * `_session_expiry`, the moved record's expiry restarts at it, as a save's would, and the core counts the session
+   * as written; otherwise it keeps its expiry (at least a short grace, so that it outlives the request) until the
+   * save that ends the request. Optional: without it the core loads, then calls `cycle`.
+   */
+  moveRecord?(oldKey: string, newKey: string, restartAge: number | null): Promise<Record<string, unknown> | null>
   /** Removes expired records, for stores that cannot expire them on their own. A no-op elsewhere. */
   clearExpired(): Promise<void>
 }

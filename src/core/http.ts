@@ -1,4 +1,5 @@
 import { cookieAttributes, type SessionCookie } from '../lib/cookie.js'
+import { cappedExpiryAge, STARTED_KEY } from './lifetime.js'
 import { writtenAsIs, type Session, type SessionData } from './session.js'
 
 export interface CommitOptions {
@@ -17,7 +18,9 @@ export interface CommitResult {
 
 /**
  * Django's `SessionMiddleware.process_response`, framework-free (catalogue §2.13): decides whether
- * to save, what cookie to send, and whether to vary. Saves the session when it must.
+ * to save, what cookie to send, and whether to vary. Saves the session when it must. With `lifetime`, the
+ * cookie's `Max-Age`/`Expires` are capped like the expiry the save wrote (src/core/lifetime.ts); without it,
+ * they are Django's.
  * Throws `SessionInterrupted` when the session was deleted by a concurrent request.
  *
  * Exported from `edge-session`; the Next.js adapter calls it for you.
@@ -52,6 +55,17 @@ export async function commitSession<T extends object>(session: Session<T>, optio
   }
   // Not again when this request already wrote it as it is (after acycleKey(), or an explicit asave()).
   if (!session[writtenAsIs]) await session.asave()
+  if (maxAge !== undefined && settings.lifetime) {
+    // After the save, which starts the absolute lifetime of a new session: the browser keeps the cookie no
+    // longer than the expiry that save wrote, so it never sends one the server must refuse.
+    const now = new Date()
+    const started = await (session as unknown as Session<SessionData>).aget(STARTED_KEY)
+    const capped = cappedExpiryAge(maxAge, new Map([[STARTED_KEY, started]]), settings.lifetime, now)
+    if (capped < maxAge) {
+      maxAge = Math.max(0, capped)
+      expires = new Date(now.getTime() + maxAge * 1000)
+    }
+  }
   return {
     cookie: { ...attributes, value: session.sessionKey ?? '', ...(maxAge === undefined ? {} : { maxAge, expires }) },
     vary: accessed,

@@ -8,7 +8,8 @@
  * record whose absolute lifetime is over never loads, whatever its own expiry says.
  *
  * For the middleware's throttled refresh: `lifetimeEnd()` says when the absolute cap falls, and
- * `cappedExpiryAge()` is the age a save would write now.
+ * `cappedExpiryAge()` is the age a save would write now. `commitSession` gives the cookie that same age as its
+ * `Max-Age`, so the browser stops sending a cookie when the server would refuse it.
  *
  * @module
  */

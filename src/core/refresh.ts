@@ -8,15 +8,16 @@
  * idle timeout, `lifetime.idle`, when that is shorter). The absolute lifetime is untouched: a refresh saves
  * through the core, which never writes an expiry past it.
  *
- * The time of the last refresh is kept in the session, under a reserved key, only for sessions the
- * middleware refreshes (about 30 bytes of the cookie).
+ * The time of the last refresh is kept in the session, under a reserved key (about 30 bytes of the cookie),
+ * for sessions the middleware refreshes and for every write by a Next action or route handler, which counts
+ * as a refresh (`stampWrite`, so that a refresh does not re-issue older data over a fresh write).
  *
  * @module
  */
 import { SessionConfigError } from '../errors.js'
 import { writeReserved, type Session } from './session.js'
 
-/** When the middleware last re-issued this session, in whole seconds since the epoch. */
+/** When the middleware last re-issued this session, or a Next action or route handler wrote it, in whole seconds since the epoch. */
 export const REFRESHED_KEY = '_session_refreshed'
 /** The default interval is this fraction of the session's age: Auth.js refreshes 1/30 of its 30 days, Django never throttles. */
 const DEFAULT_FRACTION = 10
@@ -52,8 +53,31 @@ export function refreshInterval(options: SlidingRefreshOptions, age: number, idl
 }
 
 /**
+ * Before an action or route handler writes a session: stamps it as refreshed now, in that same write, so the
+ * middleware's refresh is not due again for a whole interval after any write.
+ *
+ * Why: a refresh re-issues the session as its own request carried it. On the cookie engine the cookie is the
+ * session, and the browser keeps the last one it receives; a refresh in flight while an action writes newer
+ * data can arrive last and undo that write. Next 16 strips the prefetch headers before the middleware sees a
+ * request (vercel/next.js#63728), so a page's link prefetches pass as visits: without this stamp, the links of
+ * the page an action has just written (after a login, say) would all be due, and each re-issue the cookie as it
+ * was before the next action. A session holding nothing else is left alone: the middleware never refreshes it.
+ *
+ * What it cannot prevent: a refresh that is due (once per interval, on a session nothing wrote for that long)
+ * while a write is in flight can still reach the browser last. The cookie engine is last-writer-wins, as
+ * Django's signed cookies are on every request with `SESSION_SAVE_EVERY_REQUEST`.
+ */
+export async function stampWrite<T extends object>(session: Session<T>, now = new Date()): Promise<void> {
+  if (!(await session.akeys()).some((key) => key !== REFRESHED_KEY)) return
+  const seconds = Math.floor(now.getTime() / 1000)
+  if ((await (session as unknown as Session<Record<string, unknown>>).aget(REFRESHED_KEY)) === seconds) return
+  await session[writeReserved](REFRESHED_KEY, seconds)
+}
+
+/**
  * Marks a loaded, non-empty session for saving when its refresh is due, and says whether it did. A session
- * never refreshed (just signed in, or refreshed by an older version) is due. A stamp in the future (a clock
+ * never stamped (written outside a Next action or route handler, e.g. by a script or `mintSessionCookie`, or by
+ * an older version) is due. A stamp in the future (a clock
  * stepped back) is due too: the interval is counted from a time that has not come.
  */
 export async function refreshIfDue<T extends object>(session: Session<T>, options: SlidingRefreshOptions, now = new Date()): Promise<boolean> {

@@ -30,42 +30,58 @@ function typeName(value: unknown): string {
   return typeof ctor === 'function' && ctor.name ? ctor.name : 'object'
 }
 
-/** Throws where JSON.stringify would drop, coerce or choke instead of keeping the value. */
-function check(value: unknown, key: string | undefined, path: string, seen: Set<object>): void {
+/** Where a refused value sits below the session key, `.cart[1].when`: built only for the error message. */
+function pathOf(segments: readonly (string | number)[]): string {
+  return segments.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('')
+}
+
+/**
+ * Throws where JSON.stringify would drop, coerce or choke instead of keeping the value. Runs on every value set and
+ * at every save, so the walk builds no string and no set per value: `ancestors` (the objects above this one, for
+ * cycles and depth) and `segments` (the path, turned into text only for an error) are stacks shared by the walk.
+ */
+function check(value: unknown, key: string | undefined, ancestors: object[], segments: (string | number)[]): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return
     case 'number':
       // JSON.stringify writes -0 as 0: a sign lost without a word.
-      if (Object.is(value, -0)) throw new SessionSerializationError('negative zero (-0)', key, path)
+      if (Object.is(value, -0)) throw new SessionSerializationError('negative zero (-0)', key, pathOf(segments))
       if (Number.isFinite(value)) return
       break
     case 'object': {
       if (value === null) return
-      if (seen.has(value)) throw new SessionSerializationError('circular reference', key, path)
-      if (seen.size >= MAX_DEPTH) throw new SessionSerializationError(`structure nested deeper than ${MAX_DEPTH} levels`, key, path)
+      // A linear scan: a session value is a few levels deep, and this is cheaper than hashing each object.
+      if (ancestors.includes(value)) throw new SessionSerializationError('circular reference', key, pathOf(segments))
+      if (ancestors.length >= MAX_DEPTH) throw new SessionSerializationError(`structure nested deeper than ${MAX_DEPTH} levels`, key, pathOf(segments))
       // JSON.stringify skips symbol keys and an array's named properties without a word.
-      if (Object.getOwnPropertySymbols(value).length > 0) throw new SessionSerializationError('property keyed by a Symbol', key, path)
+      if (Object.getOwnPropertySymbols(value).length > 0) throw new SessionSerializationError('property keyed by a Symbol', key, pathOf(segments))
       if (Array.isArray(value)) {
-        if (Object.keys(value).length > value.length) throw new SessionSerializationError('array with named properties', key, path)
-        seen.add(value)
+        if (Object.keys(value).length > value.length) throw new SessionSerializationError('array with named properties', key, pathOf(segments))
+        ancestors.push(value)
         for (let i = 0; i < value.length; i++) {
-          if (!(i in value)) throw new SessionSerializationError('sparse array', key, `${path}[${i}]`)
-          check(value[i], key, `${path}[${i}]`, seen)
+          segments.push(i)
+          if (!(i in value)) throw new SessionSerializationError('sparse array', key, pathOf(segments))
+          check(value[i], key, ancestors, segments)
+          segments.pop()
         }
-        seen.delete(value)
+        ancestors.pop()
         return
       }
       const proto = Object.getPrototypeOf(value)
       if (proto !== Object.prototype && proto !== null) break
-      seen.add(value)
-      for (const k of Object.keys(value)) check((value as Record<string, unknown>)[k], key, `${path}.${k}`, seen)
-      seen.delete(value)
+      ancestors.push(value)
+      for (const k of Object.keys(value)) {
+        segments.push(k)
+        check((value as Record<string, unknown>)[k], key, ancestors, segments)
+        segments.pop()
+      }
+      ancestors.pop()
       return
     }
   }
-  throw new SessionSerializationError(typeName(value), key, path)
+  throw new SessionSerializationError(typeName(value), key, pathOf(segments))
 }
 
 /**
@@ -76,11 +92,11 @@ function check(value: unknown, key: string | undefined, path: string, seen: Set<
  */
 export const jsonSerializer: Serializer = {
   dumps(value, key) {
-    check(value, key, '', new Set())
+    check(value, key, [], [])
     return JSON.stringify(value)
   },
   validate(value, key) {
-    check(value, key, '', new Set())
+    check(value, key, [], [])
   },
   loads(text) {
     return JSON.parse(text)

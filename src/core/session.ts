@@ -46,6 +46,11 @@ export const writeReserved = Symbol('edge-session: write a reserved key')
  */
 export const writtenAsIs = Symbol('edge-session: the store holds this session as it is')
 
+/** 100 collisions of 165-bit random keys mean a broken store, not bad luck: fail closed. */
+function keysExhausted(): SessionStoreUnavailable {
+  return new SessionStoreUnavailable(`the store reported ${CREATE_ATTEMPTS} fresh random keys in a row as taken`)
+}
+
 /** Whatever `apop(key)` was given as a default, told apart from "no default" even when it is `undefined`. */
 type PopArgs<V> = [] | [defaultValue: V]
 
@@ -302,10 +307,12 @@ export class Session<T extends object = SessionData> {
 
   /** Clears the data, deletes the record from the store and drops the key: logout. */
   async aflush(): Promise<void> {
+    // aclear() replaces the map: what was loaded stays readable, for the engine's bookkeeping (see delete()).
+    const known = this.#data ?? undefined
     await this.aclear()
     const key = this.#key
     this.#key = null
-    if (key !== null) await this.#engine.delete(key)
+    if (key !== null) await this.#engine.delete(key, known)
   }
 
   /**
@@ -314,6 +321,26 @@ export class Session<T extends object = SessionData> {
    */
   async acycleKey(): Promise<void> {
     this.#writable('acycleKey')
+    const unloaded = this.#key
+    if (unloaded !== null && this.#data === null && this.#loading === null && this.#engine.moveRecord) {
+      // Not loaded yet: the store moves the record to a new key as it loads it, one round trip for both.
+      // Data touched meanwhile waits for the move, which is this session's load.
+      const now = new Date()
+      const { cookieAge, lifetime } = this.#settings
+      // A session without an expiry of its own restarts at this age, capped only by an absolute lifetime's start.
+      const restartAge = lifetime?.absolute === undefined ? cappedExpiryAge(expiryAge(undefined, cookieAge, now), new Map(), lifetime, now) : null
+      this.#loading = this.#loadMoved(unloaded, restartAge)
+      const data = await this.#session()
+      if (this.#key !== null) {
+        this.#modified = true
+        this.#changedSinceSave()
+        // Restarted as Django's create() would: the store holds the session as it is. Otherwise the moved record
+        // keeps its old expiry until the end-of-request save restarts it.
+        if (restartAge !== null && !data.has(EXPIRY_KEY) && !this.#replace) this.#writtenAt = Math.floor(Date.now() / 1000)
+        return
+      }
+      // It was gone (a logout won): as after a load that finds nothing, a fresh session is created below.
+    }
     await this.#session()
     const oldKey = this.#key
     try {
@@ -362,12 +389,39 @@ export class Session<T extends object = SessionData> {
     this.#saved(generation, snapshots, write)
   }
 
+  /** `#load` for `acycleKey()` on an engine that moves records: the record comes back under a fresh key. */
+  async #loadMoved(oldKey: string, restartAge: number | null): Promise<Map<string, unknown>> {
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+      const key = newSessionKey()
+      let record: Record<string, unknown> | null
+      try {
+        record = await this.#engine.moveRecord!(oldKey, key, restartAge)
+      } catch (err) {
+        if (err instanceof CreateError) continue
+        throw err
+      }
+      let data = new Map<string, unknown>()
+      if (record && !lifetimeEnded(record, this.#settings.lifetime, new Date())) {
+        this.#key = key
+        data = new Map(Object.entries(record))
+      } else {
+        // Past its absolute lifetime it is as gone as a missing record, under its new key too.
+        if (record) await this.#engine.delete(key)
+        this.#key = null
+      }
+      this.#data ??= data
+      return this.#data
+    }
+    throw keysExhausted()
+  }
+
   async #create(oldKey: string | null): Promise<void> {
     const generation = this.#generation
     const { write, snapshots } = this.#write(true)
     this.#writtenAt = null
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
-      const key = newSessionKey()
+      // Drawing a key costs a getRandomValues call (a tenth of a small cookie write in Node): only when it is used.
+      const key = this.#engine.makesOwnKey ? '' : newSessionKey()
       try {
         if (oldKey !== null && this.#engine.cycle) {
           this.#key = await this.#engine.cycle(oldKey, key, write)
@@ -382,8 +436,7 @@ export class Session<T extends object = SessionData> {
         if (!(err instanceof CreateError)) throw err
       }
     }
-    // 100 collisions of 165-bit random keys mean a broken store, not bad luck: fail closed.
-    throw new SessionStoreUnavailable(`the store reported ${CREATE_ATTEMPTS} fresh random keys in a row as taken`)
+    throw keysExhausted()
   }
 
   /** The write, and the serialized form of every object value the caller may hold, as that write stores it. */

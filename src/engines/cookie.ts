@@ -6,8 +6,7 @@
  *
  * @module
  */
-// The base64url module alone: jose's index also reaches its JWE code, whose CompressionStream webpack flags in edge bundles.
-import * as base64url from 'jose/base64url'
+import * as base64url from '../lib/base64url.js'
 import type { EngineFactory, SessionEngine, SessionWrite } from '../core/engine.js'
 import { checkExpiryAge } from '../core/expiry.js'
 import type { SessionSettings } from '../core/settings.js'
@@ -87,7 +86,7 @@ function signingCodec(keys: Promise<CryptoKey[]>): Codec {
  * (RSA, ECDH, AES-KW, PBES2) cannot be tree-shaken out of an engine that may encrypt, and cost every
  * edge bundle ~17 KiB minified whether `encrypt` was on or not. The tokens are the same (tested against jose).
  */
-const JWE_HEADER = base64url.encode('{"alg":"dir","enc":"A256GCM"}')
+const JWE_HEADER = base64url.encode(utf8('{"alg":"dir","enc":"A256GCM"}'))
 /** RFC 7516 §5.1 step 14: the additional authenticated data is the ASCII of the encoded protected header. */
 const JWE_AAD = utf8(JWE_HEADER)
 const GCM_IV_BYTES = 12
@@ -247,6 +246,7 @@ export function cookieEngine(options: CookieEngineOptions = {}): EngineFactory {
       async clearExpired() {},
     }
     // Wrapped around the whole engine, the verified-cookie cache included: it remembers signatures, never liveness.
-    return options.revocation ? revocable(engine, options.revocation) : engine
+    // The wrapper uses the core's fresh key as the session id it tracks, so only the bare engine makes its own.
+    return options.revocation ? revocable(engine, options.revocation) : { ...engine, makesOwnKey: true }
   }
 }

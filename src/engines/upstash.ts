@@ -18,10 +18,14 @@
  * Round trips (HTTP requests to Upstash, asserted by test/upstash-engine.test.ts):
  * - reading a session: 1 (the first data access loads everything; later reads are free);
  * - saving, or creating a session: 1 (2 when a concurrent request changed the session's expiry meanwhile);
- * - login, `acycleKey()` on a loaded session and then a write: 3 (load, cycle, save); `acycleKey()` alone: 2;
- *   on a visitor with no session yet: 1 (a create), 2 with a write after it;
- * - logout, `aflush()`: 1 (it deletes without loading); 2 for a session bound to a user (`alogin`), whose entry
- *   then leaves the user's index;
+ * - login, `acycleKey()` on a session not read yet and then a write: 2 (a move that loads, the save); `acycleKey()`
+ *   alone: 1 (the move restarts the expiry too, unless the session holds one of its own or an absolute lifetime
+ *   runs: then the save that ends the request does). For a session bound to a user (`alogin`) the move costs 2: the
+ *   first learns the user whose index entry must move in the same script. On a session read first: 3 (load, cycle
+ *   with the data, save; 2 without a write after it); on a visitor with no session yet: 1 (a create), 2 with a write;
+ * - logout, `aflush()`: 1 (it deletes without loading), the user's index entry included when the request has read
+ *   the session or its cookie carries a fresh snapshot; 2 for a session bound to a user that neither names (the
+ *   index keys must be named before the script runs, and only the record knows the user);
  * - a request that touches no session data, or carries a key that is not one of ours: 0.
  * Each operation is one `EVAL` (or `DEL`/`EXISTS`), whatever the client's auto-pipelining setting. `EVAL`, not
  * `EVALSHA`: a NOSCRIPT fallback would make the first request after a Redis restart cost two.
@@ -44,7 +48,7 @@ import { env } from '../core/settings.js'
 import { CreateError, SessionConfigError, SessionStoreUnavailable, UpdateError } from '../errors.js'
 import { sha256Hex } from '../lib/crypto.js'
 import { DEVICE_KEY, USER_ID_KEY, type UserIndexedEngine } from '../users/contract.js'
-import { INDEX_LUA, redisUserIndex } from '../users/redis-index.js'
+import { INDEX_LUA, INDEX_MOVE_LUA, redisUserIndex } from '../users/redis-index.js'
 
 /** The client methods the engine uses: an `@upstash/redis` `Redis` from any of its entry points. */
 export type UpstashClient = Pick<Redis, 'eval' | 'del' | 'exists'>
@@ -82,6 +86,10 @@ const RECORD_FIELD = '_record'
 const POSITIONED = /^(\d+):/
 /** Saves retried when a concurrent `asetExpiry` changed the stored expiry under this one: one is the rare case. */
 const EXPIRY_ATTEMPTS = 3
+/** The least TTL a moved record gets: it must outlive the request whose end-of-request save restarts it. */
+const MOVE_GRACE_MS = 60_000
+/** Moves retried when the session's user binding changed between reading it and moving with its index. */
+const MOVE_ATTEMPTS = 3
 /**
  * Prefixed to every string a script returns. No JSON starts with "~", so a client with
  * `automaticDeserialization` (the default) hands the strings back untouched instead of parsing them.
@@ -163,12 +171,57 @@ if result == 1 and n > 0 then
 end
 return result`
 
-/** Deletes a session and returns the user it was bound to (RAW + the stored field), so its index entry can go too. */
-const DELETE = `
+/**
+ * `moveRecord`: a load and a cycle in one step, without the data making the trip back. KEYS: the new session, the
+ * old one, then, for a session bound to a user, the user's index keys. ARGV: the TTL in ms to restart a record
+ * holding no expiry of its own at ("" to keep its TTL, at least MOVE_GRACE_MS), the old record's user field as the
+ * caller expects it ("" for none), then with index keys the new and old index ids and now in ms. Returns 0 when
+ * the new key is taken, -1 when the old session is gone (nothing written), RAW + the stored user field when the
+ * session is bound to a user other than the expected one (its index entry must move in the same step, and those
+ * keys must be named up front: the caller retries with them), else the moved record as LOAD returns it.
+ */
+const MOVE = `${INDEX_LUA}${INDEX_MOVE_LUA}
+local new, old = KEYS[1], KEYS[2]
+local restart = tonumber(ARGV[1])
+if restart and (restart % 1 ~= 0 or restart <= 0 or restart > ${MAX_EXPIRY_AGE * 1000}) then
+  return redis.error_reply('edge-session: malformed move arguments')
+end
+if redis.call('EXISTS', new) == 1 then return 0 end
+if redis.call('TYPE', old).ok ~= 'hash' then return -1 end
+local user = redis.call('HGET', old, '${USER_ID_KEY}')
+if user and user ~= ARGV[2] then return '${RAW}' .. user end
+redis.call('RENAME', old, new)
+local pttl = redis.call('PTTL', new)
+if restart and redis.call('HEXISTS', new, '${EXPIRY_KEY}') == 0 then
+  pttl = restart
+  redis.call('PEXPIRE', new, pttl)
+elseif pttl >= 0 and pttl < ${MOVE_GRACE_MS} then
+  pttl = ${MOVE_GRACE_MS}
+  redis.call('PEXPIRE', new, pttl)
+end
+if user and KEYS[4] then
+  local now = tonumber(ARGV[5])
+  index_move(KEYS[3], KEYS[4], ARGV[4], ARGV[3], pttl > 0 and now + pttl or now, now)
+end
+local flat = redis.call('HGETALL', new)
+for i = 1, #flat do flat[i] = '${RAW}' .. flat[i] end
+return flat`
+
+/**
+ * Deletes a session. KEYS: the session, then the index keys of the user the caller expects it bound to (none when
+ * it expects none). ARGV with index keys: that user id serialized, and the session's index id. When the record is
+ * bound to that user, its index entry goes in the same step (0); bound to another, the script returns it (RAW +
+ * the stored field) for the caller to end that entry in a second request.
+ */
+const DELETE = `${INDEX_LUA}
 local user = redis.call('HGET', KEYS[1], '${USER_ID_KEY}')
 redis.call('DEL', KEYS[1])
-if user then return '${RAW}' .. user end
-return 0`
+if not user then return 0 end
+if KEYS[3] and string.match(user, '^%d+:(.*)$') == ARGV[1] then
+  index_remove(KEYS[2], KEYS[3], ARGV[2])
+  return 0
+end
+return '${RAW}' .. user`
 
 function isClient(value: unknown): value is UpstashClient {
   return typeof (value as UpstashClient | undefined)?.eval === 'function'
@@ -263,7 +316,7 @@ function refuseForeignKey(key: string): void {
  *
  * Guarantees, each in one atomic script: a create never overwrites an existing session (`CreateError`, the core
  * retries on a fresh key); an update of a session deleted meanwhile fails (`SessionInterrupted` to the caller) and
- * writes nothing; `acycleKey()` creates the new record and deletes the old in the same step; concurrent requests
+ * writes nothing; `acycleKey()` creates (or moves) the new record and deletes the old in the same step; concurrent requests
  * that change different keys of one session both keep their changes. Any failure to reach Upstash, a timeout, an
  * error status or a reply of the wrong shape throws `SessionStoreUnavailable`: never an empty session, never half a write.
  */
@@ -339,31 +392,74 @@ export function upstashEngine(options: UpstashEngineOptions = {}): EngineFactory
       throw new SessionStoreUnavailable(`the session's expiry changed under ${EXPIRY_ATTEMPTS} save attempts in a row`)
     }
 
+    /** A stored field's value: `<position>:<serialized>`; `undefined` when garbled. */
+    function fieldValue(stored: string): unknown {
+      const position = POSITIONED.exec(stored)
+      if (!position) return undefined
+      try {
+        return settings.serializer.loads(stored.slice(position[0].length))
+      } catch {
+        return undefined
+      }
+    }
+
+    /** A record as LOAD and MOVE return it: the session's data in insertion order, or `null` when malformed. */
+    function record(what: string, reply: unknown): Record<string, unknown> | null {
+      if (!Array.isArray(reply) || reply.length % 2 !== 0 || !reply.every((v) => typeof v === 'string' && v.startsWith(RAW))) {
+        throw unexpected(what, reply)
+      }
+      const entries: [number, string, unknown][] = []
+      try {
+        for (let i = 0; i < reply.length; i += 2) {
+          const field = (reply[i] as string).slice(RAW.length)
+          if (field === RECORD_FIELD) continue
+          const stored = (reply[i + 1] as string).slice(RAW.length)
+          const position = POSITIONED.exec(stored)
+          if (!position) return null
+          entries.push([Number(position[1]), field, settings.serializer.loads(stored.slice(position[0].length))])
+        }
+      } catch {
+        // A value the serializer cannot read is a malformed record: a fresh session, as for a bad cookie.
+        return null
+      }
+      entries.sort((a, b) => a[0] - b[0])
+      // fromEntries defines own properties: a "__proto__" field stays data.
+      return Object.fromEntries(entries.map(([, field, value]) => [field, value]))
+    }
+
     return {
       async load(key) {
         if (!isSessionKey(key)) return null
         const reply = await call('load a session', async () => redis.eval(LOAD, [await redisKey(key)], []))
-        if (reply === null) return null
-        if (!Array.isArray(reply) || reply.length % 2 !== 0 || !reply.every((v) => typeof v === 'string' && v.startsWith(RAW))) {
-          throw unexpected('a load', reply)
-        }
-        const entries: [number, string, unknown][] = []
-        try {
-          for (let i = 0; i < reply.length; i += 2) {
-            const field = (reply[i] as string).slice(RAW.length)
-            if (field === RECORD_FIELD) continue
-            const stored = (reply[i + 1] as string).slice(RAW.length)
-            const position = POSITIONED.exec(stored)
-            if (!position) return null
-            entries.push([Number(position[1]), field, settings.serializer.loads(stored.slice(position[0].length))])
+        return reply === null ? null : record('a load', reply)
+      },
+      async moveRecord(oldKey, newKey, restartAge) {
+        refuseForeignKey(newKey)
+        if (!isSessionKey(oldKey)) return null
+        if (restartAge !== null) checkExpiryAge(restartAge)
+        const keys = [await redisKey(newKey), await redisKey(oldKey)]
+        const restart = restartAge === null ? '' : String(Math.ceil(restartAge * 1000))
+        let index: { keys: string[]; args: string[] } = { keys: [], args: [''] }
+        for (let attempt = 0; attempt < MOVE_ATTEMPTS; attempt++) {
+          const reply = await call('move a session', () => redis.eval(MOVE, [...keys, ...index.keys], [restart, ...index.args]))
+          if (reply === 0) throw new CreateError()
+          if (reply === -1) return null
+          if (Array.isArray(reply)) {
+            const data = record('a move', reply)
+            // Malformed, as at a load: the core starts afresh, and the record it cannot read goes rather than live on.
+            if (data === null) await call('delete a session', () => redis.del(keys[0]!))
+            return data
           }
-        } catch {
-          // A value the serializer cannot read is a malformed record: a fresh session, as for a bad cookie.
-          return null
+          if (typeof reply !== 'string' || !reply.startsWith(RAW)) throw unexpected('a move', reply)
+          // Bound to a user: the script needs the keys of the user's index to move the entry with the record.
+          const field = reply.slice(RAW.length)
+          const userId = fieldValue(field)
+          // A garbled user field names no index entry that could be found: the record moves alone.
+          const userKeys = typeof userId === 'string' ? await users.keys(userId) : []
+          const ids = userKeys.length > 0 ? [await sha256Hex(newKey), await sha256Hex(oldKey), String(Date.now())] : []
+          index = { keys: userKeys, args: [field, ...ids] }
         }
-        entries.sort((a, b) => a[0] - b[0])
-        // fromEntries defines own properties: a "__proto__" field stays data.
-        return Object.fromEntries(entries.map(([, field, value]) => [field, value]))
+        throw new SessionStoreUnavailable(`the session's user changed under ${MOVE_ATTEMPTS} move attempts in a row`)
       },
       async save(key, write, { mustCreate }) {
         if (!mustCreate && !isSessionKey(key)) throw new UpdateError()
@@ -377,19 +473,20 @@ export function upstashEngine(options: UpstashEngineOptions = {}): EngineFactory
         await save([await redisKey(newKey), await redisKey(oldKey)], write, 'create', await indexBlock(write, newKey, oldKey))
         return newKey
       },
-      async delete(key) {
+      async delete(key, known) {
         if (!isSessionKey(key)) return
-        const reply = await call('delete a session', async () => redis.eval(DELETE, [await redisKey(key)], []))
+        // The user this request saw the session bound to: its index entry then goes in the same script.
+        const expected = known?.get(USER_ID_KEY)
+        const [keys, args] =
+          typeof expected === 'string'
+            ? [await users.keys(expected), [settings.serializer.dumps(expected, USER_ID_KEY), await sha256Hex(key)]]
+            : [[], []]
+        const reply = await call('delete a session', async () => redis.eval(DELETE, [await redisKey(key), ...keys], args))
         if (reply === 0) return
-        const position = typeof reply === 'string' && reply.startsWith(RAW) ? POSITIONED.exec(reply.slice(RAW.length)) : null
-        if (!position) throw unexpected('a delete', reply)
-        let userId: unknown
-        try {
-          userId = settings.serializer.loads((reply as string).slice(RAW.length + position[0].length))
-        } catch {
-          // A garbled user field: the entry cannot be found, and expires with the session it named.
-          return
-        }
+        if (typeof reply !== 'string' || !reply.startsWith(RAW) || !POSITIONED.test(reply.slice(RAW.length))) throw unexpected('a delete', reply)
+        // Bound to a user this request did not know of (it had not read the session): a second request ends the entry.
+        const userId = fieldValue(reply.slice(RAW.length))
+        // A garbled user field: the entry cannot be found, and expires with the session it named.
         if (typeof userId === 'string') await users.end(userId, { ids: [await sha256Hex(key)] })
       },
       async exists(key) {

@@ -1,4 +1,4 @@
-import { deflateSync, inflateSync } from 'fflate'
+import { deflateRaw, inflateRaw } from './deflate.js'
 import { nodeBuiltin } from './node-builtin.js'
 
 /**
@@ -6,14 +6,13 @@ import { nodeBuiltin } from './node-builtin.js'
  * format, so a cookie written by a Node route handler is read by the edge middleware and back.
  *
  * - Node's own zlib where the runtime has it (src/lib/node-builtin.ts): route handlers, server actions,
- *   `proxy.ts`, scripts. ≈ 20 µs for a 1 KB cart against ≈ 50-75 µs for fflate,
- *   whose `deflateSync` allocates ~172 KB of tables on every call whatever the input size.
- * - fflate, in pure JS, everywhere else: the edge runtime (Next's sandbox and a bare EdgeVM) has neither
- *   Node's zlib nor `CompressionStream`. Where `CompressionStream` does exist (Node, browsers) it is the
+ *   `proxy.ts`, scripts. ≈ 15 µs for a 1 KB cart, most of it zlib's per-call setup (a stream object and its state).
+ * - src/lib/deflate.ts, in plain JS, everywhere else: the edge runtime (Next's sandbox and a bare EdgeVM) has
+ *   neither Node's zlib nor `CompressionStream`. Where `CompressionStream` does exist (Node, browsers) it is the
  *   slowest option for a cookie: a stream per call cost ≈ 260 µs for the same 1 KB.
  */
 interface NativeZlib {
-  deflateRawSync(data: Uint8Array, options: { level: number }): Uint8Array
+  deflateRawSync(data: Uint8Array, options: { level: number; windowBits: number; chunkSize: number }): Uint8Array
   inflateRawSync(data: Uint8Array, options: { maxOutputLength: number }): Uint8Array
 }
 
@@ -21,7 +20,11 @@ const LEVEL = 6
 
 export function deflate(data: Uint8Array): Uint8Array {
   const zlib = nodeBuiltin<NativeZlib>('zlib')
-  return zlib ? plain(zlib.deflateRawSync(data, { level: LEVEL })) : deflateSync(data, { level: LEVEL })
+  if (!zlib) return deflateRaw(data)
+  // A window no larger than the input loses nothing and is set up faster (zlib allocates and clears it per call);
+  // one output chunk of about the input's size spares zlib its default 16 KiB buffer. 9 is raw deflate's least.
+  const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(data.length))))
+  return plain(zlib.deflateRawSync(data, { level: LEVEL, windowBits, chunkSize: Math.max(64, data.length + 64) }))
 }
 
 /** Node hands back a Buffer: the same bytes as a plain Uint8Array view, so both paths return one type. */
@@ -36,37 +39,13 @@ function plain(bytes: Uint8Array): Uint8Array {
  */
 export function inflate(data: Uint8Array, limit: number): Uint8Array | null {
   const zlib = nodeBuiltin<NativeZlib>('zlib')
-  if (zlib) {
-    try {
-      return plain(zlib.inflateRawSync(data, { maxOutputLength: limit }))
-    } catch (err) {
-      // ERR_BUFFER_TOO_LARGE is the cap; anything else is bad data, for the caller to refuse.
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return null
-      throw err
-    }
-  }
-  return inflateGrowing(data, limit)
-}
-
-/**
- * fflate writes into a buffer we give it and never grows one it was given (bytes past its end are
- * dropped), so an output that fills the buffer may not have fit. Start at 8× the input (JSON in a
- * cookie rarely inflates more) and quadruple until the output fits or the buffer is `limit + 1`:
- * a few re-inflations of a few KB at worst, against fflate's own growth, which reserves 128 KiB per block.
- */
-function inflateGrowing(data: Uint8Array, limit: number): Uint8Array | null {
-  let size = Math.min(limit + 1, Math.max(1024, data.length * 8))
-  for (;;) {
-    let out: Uint8Array | null = null
-    try {
-      out = inflateSync(data, { out: new Uint8Array(size) })
-    } catch (err) {
-      // A stored (uncompressed) block copied past the end of the buffer: it did not fit. Bad data throws otherwise.
-      if (!(err instanceof RangeError)) throw err
-    }
-    if (out && out.length < size) return out
-    if (size > limit) return null
-    size = Math.min(limit + 1, size * 4)
+  if (!zlib) return inflateRaw(data, limit)
+  try {
+    return plain(zlib.inflateRawSync(data, { maxOutputLength: limit }))
+  } catch (err) {
+    // ERR_BUFFER_TOO_LARGE is the cap; anything else is bad data, for the caller to refuse.
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return null
+    throw err
   }
 }
 

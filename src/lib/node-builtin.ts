@@ -4,11 +4,11 @@
  * library that names one: test/boundaries.test.ts allows this file, test/edge-vm.test.ts checks the bundle): a bare edge runtime
  * has no `process`, and Next's edge sandbox answers every process method with one that throws "not supported
  * in the Edge Runtime". Used where Node's own implementation of a standard algorithm is much faster
- * (src/lib/compress.ts, src/lib/hs256.ts); the result must be the same bytes either way.
+ * (src/lib/compress.ts, src/lib/hs256.ts, src/lib/base64url.ts); the result must be the same bytes either way.
  */
 const cache = new Map<string, unknown>()
 
-export function nodeBuiltin<T>(id: 'zlib' | 'crypto'): T | null {
+export function nodeBuiltin<T>(id: 'zlib' | 'crypto' | 'buffer'): T | null {
   if (cache.has(id)) return cache.get(id) as T | null
   let found: T | null = null
   try {

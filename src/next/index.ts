@@ -12,6 +12,8 @@
  * `aflush` only deletes); `aupdate()` sets several keys in one write. Calls made without awaiting
  * run one after another, in call order, never interleaved. Reads never write. Server components
  * never write. The middleware writes once, and only with `slidingRefresh` when a refresh is due (or to delete a bad cookie).
+ * Each write also stamps the session as refreshed (src/core/refresh.ts, `stampWrite`), so a refresh in flight never
+ * re-issues older data over it.
  *
  * Where this differs from Django's one save per response: a change is durable as soon as its call
  * resolves, even if the action throws later (Django skips the save on a 5xx). A failed write

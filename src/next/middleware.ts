@@ -21,10 +21,12 @@ export interface SessionMiddlewareOptions<T extends object> {
   /** Default `next`. */
   nextParam?: string
   /**
-   * Re-save a non-empty session on GET/HEAD visits (prefetches aside), restarting its expiry, at most once per
+   * Re-save a non-empty session on GET/HEAD visits (prefetches aside, when the middleware can see them: Next strips
+   * its router's prefetch headers first, vercel/next.js#63728), restarting its expiry, at most once per
    * `interval` seconds (like Auth.js's `updateAge`; default a tenth of the session's age or idle timeout, `0` =
    * every visit, Django's `SESSION_SAVE_EVERY_REQUEST` for matched paths). So most visits verify and do not sign:
-   * a session ends between `age − interval` and `age` seconds after the last visit (src/core/refresh.ts).
+   * a session ends between `age − interval` and `age` seconds after the last visit (src/core/refresh.ts). An action's
+   * or route handler's write counts as a refresh, so a session written less than `interval` ago is not re-issued.
    * The new cookie goes to the browser and to this request's server components. Other methods are left alone:
    * a POST may run a server action that sets the cookie itself, and two Set-Cookie headers would race. Default `false`.
    */

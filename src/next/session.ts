@@ -5,6 +5,7 @@ import { redirect } from 'next/navigation'
 import { connection } from 'next/server.js'
 import { cache } from 'react'
 import { commitSession } from '../core/http.js'
+import { stampWrite } from '../core/refresh.js'
 import { Session, type Expiry } from '../core/session.js'
 import type { SessionStore } from '../store.js'
 import { SessionReadOnly, SessionRequired } from '../errors.js'
@@ -42,6 +43,8 @@ class WriteThroughSession<T extends object> extends Session<T> {
       .catch(() => {})
       .then(async () => {
         const result = await change()
+        // Part of the commit's own write; a change that changed nothing (apop of a missing key) writes nothing.
+        if (this.modified) await stampWrite(this)
         await this.#flush()
         return result
       })
@@ -104,7 +107,11 @@ class WriteThroughSession<T extends object> extends Session<T> {
   }
 
   override acycleKey(): Promise<void> {
-    return this.#mutate(() => super.acycleKey())
+    return this.#mutate(async () => {
+      // Stamped before the cycle writes, so the commit after it has nothing new to write.
+      await stampWrite(this)
+      await super.acycleKey()
+    })
   }
 
   override asetExpiry(value: Expiry): Promise<void> {

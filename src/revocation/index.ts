@@ -67,6 +67,8 @@ export function revocable(engine: SessionEngine, store: RevocationStore): UserIn
 
   return {
     ...engine,
+    // A new session's id is the core's fresh random key (see save), so the core must draw one.
+    makesOwnKey: false,
     async load(token) {
       const record = await engine.load(token)
       const bound = binding(record)
@@ -86,7 +88,9 @@ export function revocable(engine: SessionEngine, store: RevocationStore): UserIn
       }
       // A new record (login, a new key) is a new session id, so ending the old key's id leaves the new one live.
       // On a create the core's fresh random key serves as the id; it is never used as a cookie here.
-      const sessionId = options.mustCreate ? key : (bound.sessionId ?? issued.get(key) ?? (await sealedBinding(key))?.sessionId)
+      // On an update, the id is the one sealed in the token saved over: the data's own is that of the token it was
+      // loaded from, which a key cycle since then has ended.
+      const sessionId = options.mustCreate ? key : (issued.get(key) ?? (await sealedBinding(key))?.sessionId ?? bound.sessionId)
       if (!sessionId) throw new UpdateError()
       const data = new Map(write.data).set(SESSION_ID_KEY, sessionId)
       const withId: SessionWrite = { ...write, data, changed: new Set(write.changed).add(SESSION_ID_KEY) }

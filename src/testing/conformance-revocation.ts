@@ -46,6 +46,8 @@ export const revocationConformanceTests = [
   'index-password-change',
   'index-end-all-during-login',
   'index-expired-entry',
+  'index-cycle-unloaded',
+  'index-flush-read',
 ] as const
 
 export type RevocationConformanceTestId = (typeof revocationConformanceTests)[number]
@@ -410,6 +412,42 @@ export function runRevocationConformance(options: RevocationConformanceOptions):
       },
       true,
       10_000,
+    )
+
+    test(
+      'index-cycle-unloaded',
+      'acycleKey() of a signed-in session not loaded yet moves its entry to the new key, label kept; the old key stops loading',
+      async () => {
+        const { store, users, login } = await withUsers()
+        const moved = await login('u1', 'Safari on iOS')
+        const me = await login('u1')
+        const old = moved.sessionKey
+        const request = store.open(old)
+        await request.acycleKey()
+        await request.asave()
+        expect(await loads(store, old)).toBe(false)
+        expect(await users.agetUserId(store.open(request.sessionKey))).toBe('u1')
+        const listed = await users.alist(store.open(request.sessionKey))
+        expect(listed.map((entry) => `${entry.current}: ${entry.label}`).sort()).toEqual(['false: Firefox on Linux', 'true: Safari on iOS'])
+        expect((await users.alist(me)).filter((entry) => entry.current).length).toBe(1)
+      },
+      true,
+    )
+
+    test(
+      'index-flush-read',
+      "aflush() of a signed-in session the request has read ends its entry: the user's other devices no longer list it",
+      async () => {
+        const { store, users, login } = await withUsers()
+        const gone = await login('u1')
+        const me = await login('u1')
+        const request = store.open(gone.sessionKey)
+        expect(await users.agetUserId(request)).toBe('u1')
+        await request.aflush()
+        expect(await loads(store, gone.sessionKey)).toBe(false)
+        expect((await users.alist(me)).map((entry) => entry.current)).toEqual([true])
+      },
+      true,
     )
   })
 }

@@ -79,6 +79,8 @@ export const conformanceTests = [
   'cycle-key-unloaded',
   'cycle-key-new',
   'cycle-after-logout',
+  'cycle-unloaded-after-logout',
+  'cycle-unloaded-save',
   'expiry-negative',
   'expiry-browser-close',
   'expiry-real-time',
@@ -827,6 +829,48 @@ export function runEngineConformance(options: ConformanceOptions): void {
       },
       'serverSide',
     )
+
+    test(
+      'cycle-unloaded-after-logout',
+      'acycleKey() of a session not loaded yet, whose record a logout deleted first, starts an empty session: the data never comes back',
+      async () => {
+        const store = await open()
+        const { key } = await saved(store, { user: 'ada', note: LONG })
+        const request = store.open(key)
+        await store.open(key).aflush()
+        await request.acycleKey()
+        expect(await request.akeys()).toEqual([])
+        expect(request.sessionKey).not.toBe(key)
+        await request.aset('after', 1)
+        await request.asave()
+        expect(await store.open(request.sessionKey).aitems()).toEqual([['after', 1]])
+        expect(await store.engine.exists(key)).toBe(false)
+        expect(await store.open(key).akeys()).toEqual([])
+      },
+      'serverSide',
+    )
+
+    test('cycle-unloaded-save', 'acycleKey() of a session not loaded yet, then a change and a save: the new key holds both, the old stops loading', async () => {
+      const store = await open()
+      const { key } = await saved(store, { a: 'c', note: LONG })
+      const session = store.open(key)
+      await session.acycleKey()
+      expect(session.modified).toBe(true)
+      expect(session.accessed).toBe(true)
+      expect(await session.aget('a')).toBe('c')
+      await session.aset('b', 'd')
+      await session.asave()
+      expect(await store.open(session.sessionKey).aitems()).toEqual([
+        ['a', 'c'],
+        ['note', LONG],
+        ['b', 'd'],
+      ])
+      if (capabilities.serverSide) {
+        expect(session.sessionKey).not.toBe(key)
+        expect(await store.engine.exists(key)).toBe(false)
+        expect(await store.open(key).akeys()).toEqual([])
+      }
+    })
 
     // ---- §2.4 expiry ---------------------------------------------------------------------------
 

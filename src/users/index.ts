@@ -138,6 +138,7 @@ export function userSessions(store: { readonly engine: SessionEngine }): UserSes
       await session.acycleKey()
       await index.end(userId, { allExcept: await currentId(session) })
     },
-    aendAllForUser: (userId) => index.end(userIdString(userId), { allExcept: null }),
+    // async: a bad id rejects the promise like every other failure here, instead of throwing before one exists.
+    aendAllForUser: async (userId) => index.end(userIdString(userId), { allExcept: null }),
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The per-user session index in Redis, shared by the Upstash engine (whose save, cycle and delete scripts call
+ * The per-user session index in Redis, shared by the Upstash engine (whose save, cycle, move and delete scripts call
  * the Lua functions below in the same atomic step) and the cookie engine's revocation store.
  *
  * Per user, two keys named from `sha256(userId)` (so no user id appears in a key name):
@@ -65,6 +65,17 @@ local function index_remove(idx, meta, id)
   redis.call('ZREM', idx, id)
   redis.call('HDEL', meta, id)
   index_expire(idx, meta)
+end
+`
+
+/** After INDEX_LUA, for the Upstash engine's move (a key cycle done in the store). */
+export const INDEX_MOVE_LUA = `
+-- The entry moves to the new id with its label, as a save of the new key writes it.
+local function index_move(idx, meta, from, to, expires, now)
+  local ok, entry = pcall(cjson.decode, redis.call('HGET', meta, from) or '')
+  index_remove(idx, meta, from)
+  local label = ok and type(entry) == 'table' and type(entry.l) == 'string' and entry.l or ''
+  index_put(idx, meta, to, 'upsert', expires, now, label)
 end
 `
 

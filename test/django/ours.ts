@@ -47,7 +47,14 @@ export function counting(engine: SessionEngine, onMiss: (key: string) => Promise
     if (record === null) await onMiss(key)
     return record
   }
-  return new Proxy(engine, { get: (target, name, receiver) => (name === 'load' ? load : Reflect.get(target, name, receiver)) })
+  // acycleKey() of a session not loaded yet loads it by moving it (src/core/engine.ts): a gone record is a miss too.
+  const moveRecord: SessionEngine['moveRecord'] = engine.moveRecord && (async (oldKey, newKey, restartAge) => {
+    const record = await engine.moveRecord!(oldKey, newKey, restartAge)
+    if (record === null) await onMiss(oldKey)
+    return record
+  })
+  const counted: Partial<Record<PropertyKey, unknown>> = { load, moveRecord }
+  return new Proxy(engine, { get: (target, name, receiver) => (name in counted ? counted[name] : Reflect.get(target, name, receiver)) })
 }
 
 /** The options both sides run with: the sequence's settings, everything else at Django's defaults. */

@@ -110,7 +110,7 @@ describe.each(runtimes.map((r) => [r.name, r] as const))('%s', (_, rt) => {
 
 describe('cookies cross every runtime', () => {
   it('each runtime opens what every runtime made: compressed, with a fallback secret; tampered and expired refused', async () => {
-    // Both code paths take part: Node's crypto and zlib where the runtime offers them, Web Crypto and fflate elsewhere.
+    // Both code paths take part: Node's crypto and zlib where the runtime offers them, Web Crypto and src/lib/deflate.ts elsewhere.
     const paths = new Set(await Promise.all(runtimes.map(async (r) => (await r.call('runtime')).nodeBuiltins)))
     expect([...paths].sort()).toEqual([false, true])
     const made = await Promise.all(runtimes.map(async (r) => ({ maker: r.name, tokens: await r.call('mint', SECRET, OLD_SECRET) })))
@@ -138,14 +138,21 @@ describe.skipIf(!fx)('the Upstash engine in every runtime (real Redis behind the
   /** A lifecycle's result with its random keys replaced by facts about them, and the Redis hash's order dropped. */
   function facts(r: Awaited<ReturnType<typeof upstashLifecycle>>) {
     const key = /^[a-z0-9]{32}$/
-    return { ...r, key: key.test(r.key), newKey: key.test(r.newKey) && r.newKey !== r.key, afterCycle: Object.fromEntries(r.afterCycle) }
+    return {
+      ...r,
+      key: key.test(r.key),
+      newKey: key.test(r.newKey) && r.newKey !== r.key,
+      movedKey: key.test(r.movedKey) && r.movedKey !== r.newKey && r.movedKey !== r.key,
+      afterCycle: Object.fromEntries(r.afterCycle),
+      afterMove: Object.fromEntries(r.afterMove),
+    }
   }
   let inNode: ReturnType<typeof facts> | undefined
 
   it.each(upstashRuntimes.map((r) => [r.name, r] as const))('%s: create, write, load, cycle, flush, as in Node', async (_, rt) => {
     inNode ??= facts(await upstashLifecycle(url!, fx!.server.token, SECRET, uniquePrefix('matrix-node')))
     // And Node's is the right life: a new key at login, the old one and the flushed one gone.
-    expect(inNode).toMatchObject({ key: true, newKey: true, oldKeyLoads: false, afterFlush: [], exists: false, afterCycle: { visits: 1 } })
+    expect(inNode).toMatchObject({ key: true, newKey: true, movedKey: true, oldKeyLoads: false, cycledKeyLoads: false, afterFlush: [], exists: false, afterCycle: { visits: 1 }, afterMove: { visits: 1 } })
     const prefix = uniquePrefix('matrix')
     expect(facts(await rt.call('upstashLifecycle', rt.upstashUrl!, fx!.server.token, SECRET, prefix))).toEqual(inNode)
     // It really went through Redis: nothing is left under the prefix after the flush.
