@@ -25,9 +25,9 @@ interface Move {
 
 /**
  * A memory engine that can move records. `taken` answers "key taken" (CreateError) to that many moves first;
- * `gone` answers that the old record is gone (a logout won).
+ * `gone` answers that the old record is gone (a logout won); `failure` is thrown by every move.
  */
-function movingStore(options: { lifetime?: SessionLifetime; taken?: number; gone?: boolean } = {}) {
+function movingStore(options: { lifetime?: SessionLifetime; taken?: number; gone?: boolean; failure?: Error } = {}) {
   const calls: string[] = []
   const moves: Move[] = []
   let taken = options.taken ?? 0
@@ -42,6 +42,7 @@ function movingStore(options: { lifetime?: SessionLifetime; taken?: number; gone
       async moveRecord(oldKey, newKey, restartAge) {
         calls.push('move')
         moves.push({ oldKey, newKey, restartAge })
+        if (options.failure) throw options.failure
         if (taken > 0) {
           taken--
           throw new CreateError()
@@ -90,12 +91,14 @@ describe('acycleKey() of a session not read yet, on an engine that moves records
   })
 
   it('a record gone before the move (a logout won) starts a fresh, empty session under a new key', async () => {
-    const { store, key } = await seeded({ gone: true })
+    const { store, calls, key } = await seeded({ gone: true })
     const session = store.open(key)
     await session.acycleKey()
     expect(session.sessionKey).not.toBeNull()
     expect(session.sessionKey).not.toBe(key)
     expect(await session.akeys()).toEqual([])
+    // Nothing was moved, so nothing is deleted under the new key: the fresh session is simply created.
+    expect(calls).toEqual(['move', 'save'])
   })
 
   it('restarts the expiry in the move, and the commit does not write again; with an absolute lifetime the age is left to the commit, which writes', async () => {
@@ -121,6 +124,13 @@ describe('acycleKey() of a session not read yet, on an engine that moves records
     expect(new Set(moves.map((m) => m.newKey)).size).toBe(3)
     expect(session.sessionKey).toBe(moves[2]!.newKey)
     expect(await session.aget('cart')).toEqual([1])
+  })
+
+  it('any other failure of the move is passed on at once, not retried', async () => {
+    const failure = new TypeError('the store broke')
+    const { store, moves, key } = await seeded({ failure })
+    await expect(store.open(key).acycleKey()).rejects.toBe(failure)
+    expect(moves).toHaveLength(1)
   })
 
   it('100 taken keys in a row: SessionStoreUnavailable after exactly 100 moves, the store named as the cause', async () => {

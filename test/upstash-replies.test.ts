@@ -230,6 +230,9 @@ describe('delete and exists replies', () => {
     const { engine } = storeWith(client)
     await engine.delete(newSessionKey())
     expect(calls).toHaveLength(1)
+    // Not known to be bound to a user: the record's key alone, and no user for the script to check.
+    expect(calls[0]!.keys).toHaveLength(1)
+    expect(calls[0]!.args).toEqual([])
     for (let i = 0; i < 3; i++) {
       const error = await failure(engine.delete(newSessionKey()))
       expect(error).toBeInstanceOf(SessionStoreUnavailable)
@@ -411,5 +414,56 @@ describe('client options', () => {
       await store.engine.load(key)
       expect(calls[0]!.keys[0]).toMatch(new RegExp(`^${expected}[0-9a-f]{64}$`))
     }
+  })
+})
+
+describe('move replies (acycleKey() of a session not read yet)', () => {
+  const move = (client: UpstashClient, oldKey: string, restartAge: number | null) => storeWith(client).engine.moveRecord!(oldKey, newSessionKey(), restartAge)
+
+  it('an old key newSessionKey() cannot have made is no session, at no request', async () => {
+    const { client, calls } = scripted()
+    expect(await move(client, 'not-a-session-key', 600)).toBeNull()
+    expect(calls).toEqual([])
+  })
+
+  it('the arguments: the restart age in milliseconds rounded up, or "" when the data decides it (an absolute lifetime)', async () => {
+    const { client, calls } = scripted({ eval: [-1, -1] })
+    await move(client, newSessionKey(), 1.0005)
+    await move(client, newSessionKey(), null)
+    expect(calls.map((c) => c.args)).toEqual([
+      ['1001', ''],
+      ['', ''],
+    ])
+    expect(calls[0]!.keys).toHaveLength(2)
+  })
+
+  it('a restart age over 400 days is refused before any request', async () => {
+    const { client, calls } = scripted()
+    await expect(move(client, newSessionKey(), 400 * 86400 + 1)).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRY_TOO_LONG' })
+    expect(calls).toEqual([])
+  })
+
+  it('0 means the new key is taken (CreateError, the core draws another); -1 means no record (a logout won)', async () => {
+    const { client } = scripted({ eval: [0, -1] })
+    await expect(move(client, newSessionKey(), 600)).rejects.toMatchObject({ code: 'ERR_SESSION_KEY_TAKEN' })
+    expect(await move(client, newSessionKey(), 600)).toBeNull()
+  })
+
+  it('a reply of another shape is SessionStoreUnavailable naming the move and the shape', async () => {
+    const { client } = scripted({ eval: [7, 'plain text'] })
+    for (let i = 0; i < 2; i++) {
+      const error = await failure(move(client, newSessionKey(), 600))
+      expect(error).toBeInstanceOf(SessionStoreUnavailable)
+      expect(error.message).toMatch(/a move with an unexpected reply \((number|string)\)/)
+    }
+  })
+
+  it('a moved record that cannot be read is deleted under its new key and no session; a failed delete names it', async () => {
+    const { client, calls } = scripted({ eval: [['~_record', '~1', '~a', '~no position']], del: [1] })
+    expect(await move(client, newSessionKey(), 600)).toBeNull()
+    expect(calls.map((c) => c.method)).toEqual(['eval', 'del'])
+    expect(calls[1]!.keys).toEqual([calls[0]!.keys[0]])
+    const failing = scripted({ eval: [['~_record', '~1', '~a', '~no position']], del: [new Error('down')] })
+    expect((await failure(move(failing.client, newSessionKey(), 600))).message).toContain('delete a session')
   })
 })

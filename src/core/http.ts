@@ -34,11 +34,10 @@ export async function commitSession<T extends object>(session: Session<T>, optio
   const attributes = cookieAttributes(settings)
 
   if (options.hadCookie && empty) {
-    // The deletion cookie carries no HttpOnly, and is Secure when the browser would demand it (behaviours 134-135).
-    const secure =
-      settings.cookieSecure || settings.cookieSameSite === 'none' || /^__(Secure|Host)-/.test(settings.cookieName)
+    // The deletion cookie carries no HttpOnly (behaviours 134-135). Django also marks it Secure for SameSite=None and
+    // __Secure-/__Host- names; resolveSettings refuses both without cookieSecure, so the attributes' Secure says it.
     return {
-      cookie: { ...attributes, value: '', maxAge: 0, expires: new Date(0), httpOnly: false, secure },
+      cookie: { ...attributes, value: '', maxAge: 0, expires: new Date(0), httpOnly: false },
       vary: true,
     }
   }
@@ -60,11 +59,8 @@ export async function commitSession<T extends object>(session: Session<T>, optio
     // longer than the expiry that save wrote, so it never sends one the server must refuse.
     const now = new Date()
     const started = await (session as unknown as Session<SessionData>).aget(STARTED_KEY)
-    const capped = cappedExpiryAge(maxAge, new Map([[STARTED_KEY, started]]), settings.lifetime, now)
-    if (capped < maxAge) {
-      maxAge = Math.max(0, capped)
-      expires = new Date(now.getTime() + maxAge * 1000)
-    }
+    maxAge = Math.max(0, cappedExpiryAge(maxAge, new Map([[STARTED_KEY, started]]), settings.lifetime, now))
+    expires = new Date(now.getTime() + maxAge * 1000)
   }
   return {
     cookie: { ...attributes, value: session.sessionKey ?? '', ...(maxAge === undefined ? {} : { maxAge, expires }) },
