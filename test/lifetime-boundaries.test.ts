@@ -51,15 +51,21 @@ describe('lifetime option', () => {
   })
 })
 
+/** One engine instance shared by two stores: the same records, read without and with a one-hour absolute lifetime. */
+function twoStores() {
+  const engine = memoryEngine()(createSessionStore({ secret: SECRET }).settings)
+  return {
+    plain: createSessionStore<SessionData>({ secret: SECRET, engine }),
+    capped: createSessionStore<SessionData>({ secret: SECRET, engine, lifetime: { absolute: 3600 } }),
+  }
+}
+
 describe('the absolute lifetime to the millisecond', () => {
   beforeEach(() => vi.useFakeTimers({ toFake: ['Date'] }))
   afterEach(() => vi.useRealTimers())
 
   it('a session loads until the last millisecond before its end, and not at its end', async () => {
-    // One engine instance shared by both stores: the same records, read with and without the lifetime.
-    const engine = memoryEngine()(createSessionStore({ secret: SECRET }).settings)
-    const plain = createSessionStore<SessionData>({ secret: SECRET, engine })
-    const capped = createSessionStore<SessionData>({ secret: SECRET, engine, lifetime: { absolute: 3600 } })
+    const { plain, capped } = twoStores()
     vi.setSystemTime(T0)
     const session = plain.open()
     await session.aset('cart', [1])
@@ -74,9 +80,7 @@ describe('the absolute lifetime to the millisecond', () => {
   })
 
   it('a stored start that is not a number (a string another writer left) is replaced at the next save, not trusted', async () => {
-    const engine = memoryEngine()(createSessionStore({ secret: SECRET }).settings)
-    const plain = createSessionStore<SessionData>({ secret: SECRET, engine })
-    const capped = createSessionStore<SessionData>({ secret: SECRET, engine, lifetime: { absolute: 3600 } })
+    const { plain, capped } = twoStores()
     vi.setSystemTime(T0)
     const session = plain.open()
     await session.aset('cart', [1])

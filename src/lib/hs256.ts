@@ -82,10 +82,12 @@ export function hs256(keys: Promise<CryptoKey[]>): Hs256 {
       const input = token.slice(0, last)
       const node = native()
       const list = await keys
+      // Web Crypto takes bytes: encoded once, on the first key that needs them, for every key tried.
+      let bytes: Uint8Array<ArrayBuffer> | undefined
       for (let i = 0; i < list.length; i++) {
         const ok = node
           ? node.timingSafeEqual(await mac(i, input), signature)
-          : await crypto.subtle.verify('HMAC', list[i]!, signature as Uint8Array<ArrayBuffer>, utf8(input))
+          : await crypto.subtle.verify('HMAC', list[i]!, signature as Uint8Array<ArrayBuffer>, (bytes ??= utf8(input)))
         if (ok) return payload
       }
       return null
