@@ -92,11 +92,15 @@ export class SessionTooLarge extends SessionError {
 export class SessionInterrupted extends SessionError {
   static override code = 'ERR_SESSION_INTERRUPTED'
 
-  constructor(options?: { cause?: unknown }) {
+  /** `cycled`: a concurrent request moved the session to a new key (a login) before this one saved it. */
+  constructor(options?: { cause?: unknown; cycled?: boolean }) {
     super(
-      "The request's session was deleted before the request completed. The user may have logged out in a " +
-        'concurrent request. Ask the user to retry; do not save the session again.',
-      options,
+      options?.cycled
+        ? "The request's session moved to a new key in a concurrent request (a login or acycleKey()) before this " +
+            'request saved it: its changes were not saved, so that the new key stays signed in. Ask the user to retry.'
+        : "The request's session was deleted before the request completed. The user may have logged out in a " +
+            'concurrent request. Ask the user to retry; do not save the session again.',
+      options?.cause === undefined ? undefined : { cause: options.cause },
     )
   }
 }

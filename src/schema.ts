@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { EngineFactory, SessionEngine } from './core/engine.js'
+import { KEY_CYCLED, type EngineFactory, type SessionEngine } from './core/engine.js'
 import { cookieEngine } from './engines/cookie.js'
 import { SessionConfigError, SessionSchemaMismatch } from './errors.js'
 
@@ -85,7 +85,7 @@ export function withSchema<S extends StandardSchema>(
     const validated: SessionEngine = Object.create(inner)
     validated.load = async (key) => {
       const record = await inner.load(key)
-      if (!record) return null
+      if (record === null || record === KEY_CYCLED) return record
       const own: Record<string, unknown> = {}
       const data: Record<string, unknown> = {}
       for (const [k, v] of Object.entries(record)) (k.startsWith('_') ? own : data)[k] = v

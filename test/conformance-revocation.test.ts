@@ -64,7 +64,7 @@ describe.skipIf(!fx)('runRevocationConformance itself', () => {
   }
 
   it('fails a revocation store that forgets to end sessions, and passes a working one', async () => {
-    const forgetful = (): RevocationStore => ({ ...revocation(), end: async () => {} })
+    const forgetful = (): RevocationStore => ({ ...revocation(), end: async () => {}, endCycled: async () => {} })
     const broken = collect(forgetful)
     for (const id of ['revoke-flush', 'revoke-cycle', 'index-end-one', 'index-end-all', 'index-password-change']) {
       await expect(broken.get(id)!()).rejects.toThrow()

@@ -33,7 +33,7 @@ describe('upstashRevocation', () => {
   it("keeps its keys under 'edge-session:revocation:' by default, or the given prefix", async () => {
     const a = scripted(1)
     await upstashRevocation({ redis: a.client }).isLive('u1', 'sid')
-    expect(a.calls[0]!.keys).toEqual([`edge-session:revocation:u:${hash}`, `edge-session:revocation:u:${hash}:m`])
+    expect(a.calls[0]!.keys).toEqual([`edge-session:revocation:u:${hash}`, `edge-session:revocation:u:${hash}:m`, 'edge-session:revocation:c:sid'])
     const b = scripted(1)
     await upstashRevocation({ redis: b.client, prefix: 'app:' }).isLive('u1', 'sid')
     expect(b.calls[0]!.keys[0]).toBe(`app:u:${hash}`)
@@ -69,6 +69,14 @@ describe('upstashRevocation', () => {
     expect(err).toBeInstanceOf(SessionStoreUnavailable)
     expect((err as Error).message).toContain('check a session')
     expect((err as Error).cause).toBeInstanceOf(Error)
+  })
+
+  it('endCycled: 1 (ended and marked) resolves; -1 (not live: a logout won) is UpdateError', async () => {
+    const { client, calls } = scripted(1, -1)
+    const store = upstashRevocation({ redis: client })
+    await expect(store.endCycled!('u1', 'sid')).resolves.toBeUndefined()
+    await expect(store.endCycled!('u1', 'sid')).rejects.toBeInstanceOf(UpdateError)
+    expect(calls[0]!.keys[2]).toBe('edge-session:revocation:c:sid')
   })
 
   it('list and end go to the index', async () => {

@@ -7,7 +7,7 @@
  * Plus the reserved-key writer's two edges (a missing key removed, a read-only session).
  */
 import { describe, expect, it } from 'vitest'
-import type { EngineFactory, SessionEngine } from '../src/core/engine.js'
+import { KEY_CYCLED, type EngineFactory, type SessionEngine } from '../src/core/engine.js'
 import type { SessionLifetime } from '../src/core/lifetime.js'
 import { writeReserved } from '../src/core/session.js'
 import { commitSession } from '../src/core/http.js'
@@ -48,7 +48,7 @@ function movingStore(options: { lifetime?: SessionLifetime; taken?: number; gone
           throw new CreateError()
         }
         const record = await real.load(oldKey)
-        if (options.gone || record === null) return null
+        if (options.gone || record === null || record === KEY_CYCLED) return null
         await real.save(newKey, { data: new Map(Object.entries(record)), changed: new Set(Object.keys(record)), deleted: new Set(), replace: true, expiryAge: 600, expiryAgeOf: () => 600 }, { mustCreate: true })
         await real.delete(oldKey)
         return record

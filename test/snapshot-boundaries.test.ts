@@ -154,12 +154,12 @@ describe('calls passed to the store', () => {
     return { store: createSessionStore({ secret: SECRET, engine: withSnapshot(inner) }), hints }
   }
 
-  it("delete() of a cookie whose data the request never loaded hands the store the fresh snapshot's data", async () => {
+  it("delete() of a cookie whose data the request never loaded hands the store the fresh snapshot's data, and only that", async () => {
     const { store, hints } = deletes()
     const cookie = await signIn(store, { a: 1 })
     await store.engine.delete(cookie)
-    expect(hints).toHaveLength(1)
-    expect(hints[0]?.get('a')).toBe(1)
+    // Not the store key the snapshot is signed for: the store gets the session's data as a load would give it.
+    expect(hints).toEqual([new Map([['a', 1]])])
   })
 
   it('delete() hands the store what the request loaded when it did, without reading the snapshot', async () => {

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { commitSession, createSessionStore, SessionConfigError, SessionInterrupted, SessionStoreUnavailable, type SessionStore } from '../src/index.js'
 import { upstashEngine, type UpstashEngineOptions } from '../src/engines/upstash.js'
 import { sha256Hex } from '../src/lib/crypto.js'
+import { KEY_CYCLED, KEY_CYCLED_SECONDS } from '../src/core/engine.js'
 import { writeReserved } from '../src/core/session.js'
 import { withSnapshot } from '../src/snapshot/index.js'
 import { USER_ID_KEY, userSessions } from '../src/users/index.js'
@@ -34,6 +35,18 @@ async function seed(store: SessionStore, data: Record<string, unknown> = { a: 1 
 
 async function hashedKey(key: string, prefix: string): Promise<string> {
   return prefix + (await sha256Hex(key))
+}
+
+/** A key cycled away from: Redis holds only the marker there, no data, for at most KEY_CYCLED_SECONDS. */
+async function expectCycled(store: SessionStore, key: string, prefix: string): Promise<void> {
+  const redisKey = await hashedKey(key, prefix)
+  expect(await fx!.direct.type(redisKey)).toBe('string')
+  expect(await fx!.direct.get(redisKey)).toBe('cycled')
+  const ttl = await fx!.direct.pttl(redisKey)
+  expect(ttl).toBeGreaterThan(0)
+  expect(ttl).toBeLessThanOrEqual(KEY_CYCLED_SECONDS * 1000)
+  expect(await store.engine.load(key)).toBe(KEY_CYCLED)
+  expect(await store.engine.exists(key)).toBe(false)
 }
 
 function median(values: number[]): number {
@@ -151,7 +164,8 @@ describe.skipIf(!fx)('storage layout', () => {
     await session.acycleKey()
     expect(await session.akeys()).toEqual([])
     expect(session.sessionKey).not.toBe(key)
-    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([await hashedKey(session.sessionKey!, prefix)])
+    expect((await fx!.direct.keys(`${prefix}*`)).sort()).toEqual([await hashedKey(key, prefix), await hashedKey(session.sessionKey!, prefix)].sort())
+    await expectCycled(store, key, prefix)
   })
 })
 
@@ -209,7 +223,8 @@ describe.skipIf(!fx)('round trips, counted at the server', () => {
   })
 
   it('login: load + cycle + save = 3 requests; the old key stops loading', async () => {
-    const store = makeStore()
+    const prefix = uniquePrefix('login')
+    const store = makeStore({ prefix })
     for (let i = 0; i < 20; i++) {
       const key = await seed(store, { cart: [1] })
       fx!.server.stats.reset()
@@ -220,7 +235,7 @@ describe.skipIf(!fx)('round trips, counted at the server', () => {
       const { cookie } = await commitSession(session, { hadCookie: true })
       expect(fx!.server.stats.total).toBe(3)
       expect(cookie!.value).not.toBe(key)
-      expect(await store.engine.load(key)).toBeNull()
+      await expectCycled(store, key, prefix)
       expect(await store.engine.load(cookie!.value)).toEqual({ cart: [1], user: 'ann' })
     }
   })
@@ -243,8 +258,7 @@ describe.skipIf(!fx)('round trips, counted at the server', () => {
       expect(fx!.server.stats.commands).toEqual({ EVAL: 2 })
       expect(cookie!.value).toBe(session.sessionKey)
       expect(cookie!.value).not.toBe(key)
-      expect(await fx!.direct.exists(await hashedKey(key, prefix))).toBe(0)
-      expect(await store.engine.load(key)).toBeNull()
+      await expectCycled(store, key, prefix)
       expect(await store.engine.load(cookie!.value)).toEqual({ cart: [1], user: 'ann' })
       expect(await fx!.direct.pttl(await hashedKey(cookie!.value, prefix))).toBeGreaterThan(1_209_000_000)
     }
@@ -304,8 +318,11 @@ describe.skipIf(!fx)('round trips, counted at the server', () => {
     await ended.acycleKey()
     expect(await ended.aget('cart')).toBeUndefined()
     expect(ended.sessionKey).not.toBe(cookie!.value)
-    // Moved, found past its lifetime, deleted: only the fresh session is left.
-    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([await hashedKey(ended.sessionKey!, prefix)])
+    // Moved, found past its lifetime, deleted: only the fresh session is left, beside the two cycled keys' markers.
+    expect((await fx!.direct.keys(`${prefix}*`)).sort()).toEqual(
+      (await Promise.all([key, cookie!.value, ended.sessionKey!].map((k) => hashedKey(k, prefix)))).sort(),
+    )
+    await expectCycled(store, cookie!.value, prefix)
   })
 
   it('login of a visitor with no session yet: create 1, + save 1; a cycle alone of a session read first: 2', async () => {
@@ -365,9 +382,9 @@ describe.skipIf(!fx)('concurrency', () => {
         await session.asave()
       }),
     )
-    const data = await store.engine.load(key)
-    expect(Object.keys(data!).length).toBe(50)
-    for (let i = 0; i < 50; i++) expect(data![`k${i}`]).toBe(i)
+    const data = (await store.engine.load(key)) as Record<string, unknown>
+    expect(Object.keys(data).length).toBe(50)
+    for (let i = 0; i < 50; i++) expect(data[`k${i}`]).toBe(i)
   })
 
   it('a request that loaded before a logout cannot save after it: SessionInterrupted, nothing written', async () => {
@@ -419,7 +436,7 @@ describe.skipIf(!fx)('concurrency', () => {
       } else {
         outcomes.writeFirst++
       }
-      expect(await fx!.direct.exists(await hashedKey(key, prefix))).toBe(0)
+      await expectCycled(store, key, prefix)
       expect(await store.engine.load(login.sessionKey!)).toEqual({ user: 'ann' })
     }
     expect(outcomes.writeFirst).toBeGreaterThan(0)
@@ -453,7 +470,9 @@ describe.skipIf(!fx)('concurrency', () => {
     await store.engine.delete(login.sessionKey!)
     await login.aset('user', 'ann')
     await expect(commitSession(login, { hadCookie: true })).rejects.toBeInstanceOf(SessionInterrupted)
-    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([])
+    // Only the old key's marker: no data.
+    expect(await fx!.direct.keys(`${prefix}*`)).toEqual([await hashedKey(key, prefix)])
+    await expectCycled(store, key, prefix)
   })
 
   it('a move racing a write of the old key: the write is in the moved record, or refused; the old key never loads again', async () => {
@@ -470,7 +489,7 @@ describe.skipIf(!fx)('concurrency', () => {
       if (i % 2) fx!.server.faults.inject({ delayMs: 50 })
       const [moved, written] = await Promise.allSettled([login.acycleKey(), other.asave()])
       expect(moved.status).toBe('fulfilled')
-      expect(await fx!.direct.exists(await hashedKey(key, prefix))).toBe(0)
+      await expectCycled(store, key, prefix)
       if (written.status === 'rejected') {
         expect(written.reason).toBeInstanceOf(SessionInterrupted)
         expect(await login.aitems()).toEqual([['user', 'ann']])
@@ -576,7 +595,7 @@ describe.skipIf(!fx)('a session bound to a user: its index entry moves and goes 
     // Its expiry restarted in the move, the entry's with it: nothing left for the commit to write.
     const { cookie } = await commitSession(request, { hadCookie: true })
     expect(fx!.server.stats.total).toBe(2)
-    expect(await fx!.direct.exists(await hashedKey(old, prefix))).toBe(0)
+    await expectCycled(store, old, prefix)
     expect(await fx!.direct.zrange(await indexKey(prefix, 'u1'), '0', '-1')).toEqual([await sha256Hex(cookie!.value)])
     const listed = await userSessions(store).alist(store.open(cookie!.value))
     expect(listed.map((entry) => [entry.current, entry.label])).toEqual([[true, 'Chrome on Linux']])

@@ -4,7 +4,7 @@
  * is why they need a stand-in (test/upstash-engine.test.ts runs the engine against real Redis).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createSessionStore } from '../src/index.js'
+import { createSessionStore, KEY_CYCLED } from '../src/index.js'
 import { newSessionKey } from '../src/core/keys.js'
 import { SessionConfigError, SessionInterrupted, SessionStoreUnavailable, UpdateError } from '../src/errors.js'
 import { upstashEngine, type UpstashClient, type UpstashEngineOptions } from '../src/engines/upstash.js'
@@ -14,9 +14,9 @@ const SECRET = 'upstash replies test secret, 32+ bytes'
 type Reply = unknown | ((args: string[]) => unknown)
 
 /** A client that answers each call with the next scripted reply (or throws it, when it is an Error), and records the calls. */
-function scripted(replies: { eval?: Reply[]; exists?: Reply[]; del?: Reply[] } = {}) {
+function scripted(replies: { eval?: Reply[]; del?: Reply[] } = {}) {
   const calls: { method: string; keys: string[]; args: string[] }[] = []
-  const answer = (method: 'eval' | 'exists' | 'del', keys: string[], args: string[]) => {
+  const answer = (method: 'eval' | 'del', keys: string[], args: string[]) => {
     calls.push({ method, keys, args })
     const queue = replies[method] ?? []
     if (queue.length === 0) throw new Error(`unscripted ${method} call`)
@@ -27,7 +27,6 @@ function scripted(replies: { eval?: Reply[]; exists?: Reply[]; del?: Reply[] } =
   }
   const client = {
     eval: (_script: string, keys: string[], args: string[]) => answer('eval', keys, args),
-    exists: (...keys: string[]) => answer('exists', keys, []),
     del: (...keys: string[]) => answer('del', keys, []),
   }
   return { client: client as unknown as UpstashClient, calls }
@@ -64,8 +63,14 @@ describe('LOAD replies', () => {
     expect(await store.engine.load(newSessionKey())).toBeNull()
   })
 
+  it('"~cycled" is a key a key cycle moved away from: KEY_CYCLED, no data', async () => {
+    const { client } = scripted({ eval: ['~cycled'] })
+    expect(await storeWith(client).engine.load(newSessionKey())).toBe(KEY_CYCLED)
+  })
+
   const malformed: Record<string, [reply: unknown, shape: string]> = {
     'a string': ['OK', 'string'],
+    'a "~" string other than the cycled mark': ['~cycled2', 'string'],
     'a number': [1, 'number'],
     'an object': [{ a: 1 }, 'object'],
     'an odd-length array': [['~a'], 'an array of 1'],
@@ -213,12 +218,12 @@ describe('save replies', () => {
 })
 
 describe('delete and exists replies', () => {
-  it('exists: a count above 0 is a session, 0 is none, anything else is SessionStoreUnavailable', async () => {
-    const { client } = scripted({ exists: [1, 0, '1', null] })
+  it('exists: 1 is a session, 0 is none (or a cycled key\'s marker), anything else is SessionStoreUnavailable', async () => {
+    const { client } = scripted({ eval: [1, 0, '1', null, 2] })
     const { engine } = storeWith(client)
     expect(await engine.exists(newSessionKey())).toBe(true)
     expect(await engine.exists(newSessionKey())).toBe(false)
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       const error = await failure(engine.exists(newSessionKey()))
       expect(error).toBeInstanceOf(SessionStoreUnavailable)
       expect(error.message).toContain('answered an exists with an unexpected reply')
@@ -242,7 +247,7 @@ describe('delete and exists replies', () => {
 
   it('a failed request names the operation: load, save, delete or look up a session', async () => {
     const down = () => new Error('connect ECONNREFUSED')
-    const { client } = scripted({ eval: [down(), down(), down()], exists: [down()] })
+    const { client } = scripted({ eval: [down(), down(), down(), down()] })
     const { engine } = storeWith(client)
     const write = { data: new Map(), changed: new Set<string>(), deleted: new Set<string>(), replace: true, expiryAge: 60, expiryAgeOf: () => 60 }
     // Started one at a time: a rejection created before its handler is attached is an unhandled rejection.
@@ -356,14 +361,12 @@ describe('client options', () => {
     expect(error.message).toContain('signal: () => AbortSignal.timeout(ms)')
   })
 
-  it('a client missing del() or exists() is refused, naming the method', () => {
-    for (const method of ['del', 'exists'] as const) {
-      const { client } = scripted()
-      const partial = { ...client, [method]: undefined } as unknown as UpstashClient
-      const error = configError({ redis: partial })
-      expect(error.option).toBe('redis')
-      expect(error.message).toContain(`it has no ${method}()`)
-    }
+  it('a client missing del() is refused, naming the method', () => {
+    const { client } = scripted()
+    const partial = { ...client, del: undefined } as unknown as UpstashClient
+    const error = configError({ redis: partial })
+    expect(error.option).toBe('redis')
+    expect(error.message).toContain('it has no del()')
   })
 
   it('{ url, token } must both be strings', () => {

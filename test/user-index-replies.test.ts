@@ -52,22 +52,44 @@ describe('redisUserIndex keys', () => {
 })
 
 describe('isLive', () => {
-  it('sends the index keys, the id and the time, and reads 1 as live and 0 as not', async () => {
-    const { run, calls } = scripted(1, 0)
+  it('sends the index keys, the id\'s cycled marker, the id and the time, and reads 1 as live, 2 as cycled, 0 as not', async () => {
+    const { run, calls } = scripted(1, 0, 2)
     const index = redisUserIndex(run, PREFIX)
     expect(await index.isLive('user-1', 'sid', 1234)).toBe(true)
     expect(await index.isLive('user-1', 'sid', 1234)).toBe(false)
-    expect(calls[0]).toEqual({ what: 'check a session', keys: [INDEX, META], args: ['sid', '1234'] })
+    expect(await index.isLive('user-1', 'sid', 1234)).toBe('cycled')
+    expect(calls[0]).toEqual({ what: 'check a session', keys: [INDEX, META, `${PREFIX}c:sid`], args: ['sid', '1234'] })
   })
 
   it.each([
-    [2, 'number'],
+    [3, 'number'],
+    [-1, 'number'],
     ['1', 'string'],
     [null, 'null'],
     [[1], 'an array of 1'],
   ])('refuses the reply %j as SessionStoreUnavailable, naming its shape', async (reply, shape) => {
     const err = await refusal(redisUserIndex(scripted(reply).run, PREFIX).isLive('user-1', 'sid', 1))
     expect(err.message).toContain('a check')
+    expect(err.message).toContain(`(${shape})`)
+  })
+})
+
+describe('endCycled', () => {
+  it('sends the index keys, the marker, the id and the time; 1 is ended and marked, -1 was not live', async () => {
+    const { run, calls } = scripted(1, -1)
+    const index = redisUserIndex(run, PREFIX)
+    expect(await index.endCycled('user-1', 'sid', 1234)).toBe(true)
+    expect(await index.endCycled('user-1', 'sid', 1234)).toBe(false)
+    expect(calls[0]).toEqual({ what: 'end a cycled session', keys: [INDEX, META, `${PREFIX}c:sid`], args: ['sid', '1234'] })
+  })
+
+  it.each([
+    [0, 'number'],
+    [null, 'null'],
+    ['1', 'string'],
+  ])('refuses the reply %j as SessionStoreUnavailable, naming its shape', async (reply, shape) => {
+    const err = await refusal(redisUserIndex(scripted(reply).run, PREFIX).endCycled('user-1', 'sid', 1))
+    expect(err.message).toContain('an end')
     expect(err.message).toContain(`(${shape})`)
   })
 })

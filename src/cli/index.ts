@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { base64url } from 'jose'
+import { KEY_CYCLED } from '../core/engine.js'
 import { resolveSettings, type SessionSettings } from '../core/settings.js'
 import { cookieEngine } from '../engines/cookie.js'
 import { DJANGO_SESSION_SALT, djangoCookieEngine, djangoSigning } from '../engines/django-cookie.js'
@@ -97,7 +98,7 @@ const commands: Record<string, Command> = {
       const engine = format === 'django' ? djangoCookieEngine() : cookieEngine({ encrypt: format === 'jwe' })
       const store = createSessionStore({ ...settings, engine })
       const data = await store.engine.load(cookie)
-      if (!data) throw new Failure('The cookie does not verify: another secret signed it, it was changed, or it has expired. Nothing is printed.')
+      if (data === null || data === KEY_CYCLED) throw new Failure('The cookie does not verify: another secret signed it, it was changed, or it has expired. Nothing is printed.')
       let expires: Date | null = null
       if (format === 'django') {
         const signedAt = djangoSigning({ secret: settings.secret }).peek(cookie)!.signedAt

@@ -1,6 +1,21 @@
 import type { SessionSettings } from './settings.js'
 
 /**
+ * What `load` returns for a key that a key cycle (a login, `acycleKey()`) moved away from lately, instead of
+ * `null`. Its browser has another request in flight that was sent with the old cookie before the login's response
+ * arrived: that request must not answer with a deletion cookie, which, arriving after the login's, would sign the
+ * browser out (Django sends one; edge-session does not, see the README's differences). The old key loads no
+ * data either way. `Symbol.for`, so two copies of the package in one app agree on it.
+ */
+export const KEY_CYCLED: unique symbol = Symbol.for('edge-session.key-cycled')
+
+/**
+ * How long, in seconds, an engine that marks cycled keys answers `KEY_CYCLED` for the old key: longer than any
+ * request sent before a login's response could still be running. A marker holds no data and grants nothing.
+ */
+export const KEY_CYCLED_SECONDS = 300
+
+/**
  * What the core hands an engine to persist. `data` is the whole session; `changed`,
  * `deleted` and `replace` say what differs from the stored record, so an engine that
  * stores fields separately can write only those and leave a concurrent request's
@@ -40,6 +55,9 @@ export interface SessionWrite {
  *
  * Guarantees an engine must give (the conformance suite in `edge-session/testing` checks them):
  * - `load` never throws for a missing, expired, malformed or tampered record: it returns `null`.
+ * - After `cycle(oldKey, …)` or `moveRecord(oldKey, …)`, `load(oldKey)` returns `KEY_CYCLED` for
+ *   `KEY_CYCLED_SECONDS` (then `null`), and `save(oldKey, …)`, `exists(oldKey)` and a cycle or move from `oldKey`
+ *   treat it as gone. An engine without `cycle` cannot tell, and its `load` returns `null`.
  *   It throws `SessionStoreUnavailable` when the store cannot answer: an outage must not look like a logout.
  * - `save(key, write, { mustCreate: true })` writes only if no record holds `key`, else throws `CreateError`.
  * - `save(key, write, { mustCreate: false })` updates only an existing record, else throws `UpdateError`,
@@ -67,7 +85,7 @@ export interface SessionEngine {
    * passes `''`. Leave it unset for an engine, or a wrapper, that stores or tracks sessions under that key.
    */
   readonly makesOwnKey?: boolean
-  load(key: string): Promise<Record<string, unknown> | null>
+  load(key: string): Promise<Record<string, unknown> | null | typeof KEY_CYCLED>
   save(key: string, write: SessionWrite, options: { mustCreate: boolean }): Promise<string>
   /**
    * `known`: the session's data as this request had loaded it, when it had (`aflush()` passes it). A hint for an

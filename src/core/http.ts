@@ -1,6 +1,6 @@
 import { cookieAttributes, type SessionCookie } from '../lib/cookie.js'
 import { cappedExpiryAge, STARTED_KEY } from './lifetime.js'
-import { writtenAsIs, type Session, type SessionData } from './session.js'
+import { cycledAway, writtenAsIs, type Session, type SessionData } from './session.js'
 
 export interface CommitOptions {
   /** The request carried a session cookie (any value). */
@@ -34,6 +34,9 @@ export async function commitSession<T extends object>(session: Session<T>, optio
   const attributes = cookieAttributes(settings)
 
   if (options.hadCookie && empty) {
+    // The key was cycled by a concurrent request of this browser (a login): the browser holds, or is about to get,
+    // the new key's cookie, which a deletion cookie arriving after it would remove. Nothing to send (README: differs).
+    if (session[cycledAway]) return { cookie: null, vary: true }
     // The deletion cookie carries no HttpOnly (behaviours 134-135). Django also marks it Secure for SameSite=None and
     // __Secure-/__Host- names; resolveSettings refuses both without cookieSecure, so the attributes' Secure says it.
     return {

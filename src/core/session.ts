@@ -7,7 +7,7 @@ import {
   SessionStoreUnavailable,
   UpdateError,
 } from '../errors.js'
-import type { SessionEngine, SessionWrite } from './engine.js'
+import { KEY_CYCLED, type SessionEngine, type SessionWrite } from './engine.js'
 import { checkExpiryAge, EXPIRY_KEY, expiryAge, expiryDate } from './expiry.js'
 import { newSessionKey, validKey } from './keys.js'
 import { cappedExpiryAge, lifetimeEnded, stampLifetime } from './lifetime.js'
@@ -45,6 +45,12 @@ export const writeReserved = Symbol('edge-session: write a reserved key')
  * `asave()` itself always writes. Not re-exported.
  */
 export const writtenAsIs = Symbol('edge-session: the store holds this session as it is')
+
+/**
+ * Read by `commitSession`: the cookie named a key that a concurrent request's key cycle (a login) moved away from,
+ * and this request has neither flushed nor made a session of its own since. Not re-exported.
+ */
+export const cycledAway = Symbol('edge-session: the key was cycled by a concurrent request')
 
 /** 100 collisions of 165-bit random keys mean a broken store, not bad luck: fail closed. */
 function keysExhausted(): SessionStoreUnavailable {
@@ -89,6 +95,8 @@ export class Session<T extends object = SessionData> {
    * value was changed in place since); `null` otherwise.
    */
   #writtenAt: number | null = null
+  /** The engine answered `KEY_CYCLED` for the cookie's key: see `cycledAway`. */
+  #cycledAway = false
   /** Counts changes, so a save knows whether one landed while it was waiting on the engine. */
   #generation = 0
   readonly #engine: SessionEngine
@@ -147,8 +155,13 @@ export class Session<T extends object = SessionData> {
     let data = new Map<string, unknown>()
     if (this.#key !== null) {
       const record = await this.#engine.load(this.#key)
+      if (record === KEY_CYCLED) {
+        // Loads nothing, as a missing record; remembered so that the response leaves the cookie alone.
+        this.#key = null
+        this.#cycledAway = true
+      }
       // A record past its absolute lifetime (src/core/lifetime.ts) is as gone as an expired one, in every engine.
-      if (record && !lifetimeEnded(record, this.#settings.lifetime, new Date())) data = new Map(Object.entries(record))
+      else if (record && !lifetimeEnded(record, this.#settings.lifetime, new Date())) data = new Map(Object.entries(record))
       // A key the store does not hold is never adopted (behaviour 69, security S1).
       else this.#key = null
     }
@@ -312,6 +325,8 @@ export class Session<T extends object = SessionData> {
     await this.aclear()
     const key = this.#key
     this.#key = null
+    // A logout wins over a concurrent login's key cycle: its response deletes the cookie, as Django's does.
+    this.#cycledAway = false
     if (key !== null) await this.#engine.delete(key, known)
   }
 
@@ -366,7 +381,11 @@ export class Session<T extends object = SessionData> {
     const accessed = this.accessed
     await this.#session()
     const target = this.#key ?? (unread ? key : null)
-    if (target === null) return this.#create(null)
+    if (target === null) {
+      // A new session here would replace the cookie the concurrent login just set: sign the browser out.
+      if (this.#cycledAway) throw new SessionInterrupted({ cycled: true })
+      return this.#create(null)
+    }
     const generation = this.#generation
     const { write, snapshots } = this.#write(false)
     // Until this write succeeds, the store may not hold the session as it is.
@@ -382,7 +401,7 @@ export class Session<T extends object = SessionData> {
         this.#data = null
         this.#loading = null
       }
-      throw new SessionInterrupted({ cause: err })
+      throw new SessionInterrupted({ cause: err, cycled: this.#cycledAway })
     }
     // The browser must get the new value (Django's signed_cookies save() sets modified).
     if (this.#engine.keyHoldsData) this.#modified = true
@@ -430,6 +449,8 @@ export class Session<T extends object = SessionData> {
           if (oldKey !== null) await this.#engine.delete(oldKey)
         }
         this.#modified = true
+        // This request's own session now: its cookie is the one to send.
+        this.#cycledAway = false
         this.#saved(generation, snapshots, write)
         return
       } catch (err) {
@@ -469,6 +490,10 @@ export class Session<T extends object = SessionData> {
   #changedSinceSave(): void {
     this.#writtenAt = null
     this.#generation++
+  }
+
+  get [cycledAway](): boolean {
+    return this.#cycledAway
   }
 
   get [writtenAsIs](): boolean {

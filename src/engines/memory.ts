@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { EngineFactory, SessionEngine, SessionWrite } from '../core/engine.js'
+import { KEY_CYCLED, KEY_CYCLED_SECONDS, type EngineFactory, type SessionEngine, type SessionWrite } from '../core/engine.js'
 import { checkExpiryAge, EXPIRY_KEY } from '../core/expiry.js'
 import { CreateError, UpdateError } from '../errors.js'
 
@@ -31,6 +31,8 @@ export interface MemoryEngine extends SessionEngine {
 export function memoryEngine(): (settings: Parameters<EngineFactory>[0]) => MemoryEngine {
   return (settings): MemoryEngine => {
     const records = new Map<string, Record_>()
+    /** Keys a cycle moved away from, until when (ms) they load as `KEY_CYCLED`; swept by `clearExpired()`. */
+    const cycled = new Map<string, number>()
     const live = (key: string): Record_ | undefined => {
       const record = records.get(key)
       if (record && record.expiresAt <= Date.now()) {
@@ -60,7 +62,7 @@ export function memoryEngine(): (settings: Parameters<EngineFactory>[0]) => Memo
       },
       async load(key) {
         const record = live(key)
-        if (!record) return null
+        if (!record) return (cycled.get(key) ?? 0) > Date.now() ? KEY_CYCLED : null
         try {
           // fromEntries defines own properties: a "__proto__" field stays data.
           return Object.fromEntries([...record.fields].map(([field, text]) => [field, settings.serializer.loads(text)]))
@@ -81,16 +83,19 @@ export function memoryEngine(): (settings: Parameters<EngineFactory>[0]) => Memo
         if (!live(oldKey)) throw new UpdateError()
         put(newKey, undefined, write)
         records.delete(oldKey)
+        cycled.set(oldKey, Date.now() + KEY_CYCLED_SECONDS * 1000)
         return newKey
       },
       async delete(key) {
         records.delete(key)
+        cycled.delete(key)
       },
       async exists(key) {
         return live(key) !== undefined
       },
       async clearExpired() {
         for (const key of [...records.keys()]) live(key)
+        for (const [key, until] of [...cycled]) if (until <= Date.now()) cycled.delete(key)
       },
     }
   }

@@ -27,7 +27,7 @@
  *   the session or its cookie carries a fresh snapshot; 2 for a session bound to a user that neither names (the
  *   index keys must be named before the script runs, and only the record knows the user);
  * - a request that touches no session data, or carries a key that is not one of ours: 0.
- * Each operation is one `EVAL` (or `DEL`/`EXISTS`), whatever the client's auto-pipelining setting. `EVAL`, not
+ * Each operation is one `EVAL` (or a `DEL`), whatever the client's auto-pipelining setting. `EVAL`, not
  * `EVALSHA`: a NOSCRIPT fallback would make the first request after a Redis restart cost two.
  *
  * The client the engine builds (from `{ url, token }` or the environment) times out after `timeoutMs`, retries a
@@ -41,7 +41,7 @@
 // 2024-11-11 compatibility date) and reads process.env (Deno refuses that without --allow-env); elsewhere the
 // default entry, whose "no-store" keeps Next's fetch cache away from session reads.
 import { Redis } from '#upstash-redis'
-import type { EngineFactory, SessionEngine, SessionWrite } from '../core/engine.js'
+import { KEY_CYCLED, KEY_CYCLED_SECONDS, type EngineFactory, type SessionEngine, type SessionWrite } from '../core/engine.js'
 import { checkExpiryAge, EXPIRY_KEY, MAX_EXPIRY_AGE } from '../core/expiry.js'
 import { isSessionKey } from '../core/keys.js'
 import { env } from '../core/settings.js'
@@ -51,7 +51,7 @@ import { DEVICE_KEY, USER_ID_KEY, type UserIndexedEngine } from '../users/contra
 import { INDEX_LUA, INDEX_MOVE_LUA, redisUserIndex } from '../users/redis-index.js'
 
 /** The client methods the engine uses: an `@upstash/redis` `Redis` from any of its entry points. */
-export type UpstashClient = Pick<Redis, 'eval' | 'del' | 'exists'>
+export type UpstashClient = Pick<Redis, 'eval' | 'del'>
 
 export interface UpstashEngineOptions {
   /**
@@ -91,6 +91,12 @@ const MOVE_GRACE_MS = 60_000
 /** Moves retried when the session's user binding changed between reading it and moving with its index. */
 const MOVE_ATTEMPTS = 3
 /**
+ * What a key cycle leaves under the old session's key for `KEY_CYCLED_SECONDS`: a plain string, never a hash, so
+ * no script reads it as a session. It holds no data and names no other key.
+ */
+const CYCLED = 'cycled'
+
+/**
  * Prefixed to every string a script returns. No JSON starts with "~", so a client with
  * `automaticDeserialization` (the default) hands the strings back untouched instead of parsing them.
  */
@@ -98,15 +104,17 @@ const RAW = '~'
 
 // Every script names all its keys in KEYS, as Upstash's per-key locking requires.
 const LOAD = `
-if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return false end
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'string' then return '${RAW}${CYCLED}' end
+if kind ~= 'hash' then return false end
 local flat = redis.call('HGETALL', KEYS[1])
 for i = 1, #flat do flat[i] = '${RAW}' .. flat[i] end
 return flat`
 
 /**
  * Save and cycle, Django's contract in one atomic step. KEYS[1] is the session; KEYS[2], for a cycle, the old
- * session, which must still exist and is deleted in the same step, so it stops loading exactly when the new one
- * starts. ARGV: mode ("create" | "update"), TTL in ms, replace (0/1), expiry check (0/1), the expected stored
+ * session, which must still exist and is replaced in the same step by the cycled key's marker, so it stops loading
+ * exactly when the new one starts. ARGV: mode ("create" | "update"), TTL in ms, replace (0/1), expiry check (0/1), the expected stored
  * expiry ("" for none), the number of deleted fields, the deleted fields, then field/value pairs.
  *
  * Every check comes before the first write, so a refused save leaves Redis as it was. Returns 1 when written;
@@ -121,18 +129,16 @@ if (mode ~= 'create' and mode ~= 'update') or not ttl or ttl % 1 ~= 0 or ttl > $
   or not ndeleted or ndeleted < 0 or (#ARGV - 6 - ndeleted) % 2 ~= 0 then
   return redis.error_reply('edge-session: malformed save arguments')
 end
-if redis.call('EXISTS', key) == 1 then
-  if mode == 'create' then return 0 end
-elseif mode == 'update' then
-  return -1
-end
-if old and redis.call('EXISTS', old) == 0 then return -1 end
+local kind = redis.call('TYPE', key).ok
+if kind ~= 'none' and mode == 'create' then return 0 end
+if kind ~= 'hash' and mode == 'update' then return -1 end
+if old and redis.call('TYPE', old).ok ~= 'hash' then return -1 end
 if ARGV[4] == '1' then
   local stored = redis.call('HGET', key, '${EXPIRY_KEY}')
   stored = stored and string.match(stored, '^%d+:(.*)$') or ''
   if stored ~= ARGV[5] then return '${RAW}' .. stored end
 end
-if old then redis.call('DEL', old) end
+if old then redis.call('SET', old, '${CYCLED}', 'PX', ${KEY_CYCLED_SECONDS * 1000}) end
 if replace or ttl <= 0 then redis.call('DEL', key) end
 if ttl <= 0 then return 1 end
 local first = 7 + ndeleted
@@ -191,6 +197,7 @@ if redis.call('TYPE', old).ok ~= 'hash' then return -1 end
 local user = redis.call('HGET', old, '${USER_ID_KEY}')
 if user and user ~= ARGV[2] then return '${RAW}' .. user end
 redis.call('RENAME', old, new)
+redis.call('SET', old, '${CYCLED}', 'PX', ${KEY_CYCLED_SECONDS * 1000})
 local pttl = redis.call('PTTL', new)
 if restart and redis.call('HEXISTS', new, '${EXPIRY_KEY}') == 0 then
   pttl = restart
@@ -214,7 +221,7 @@ return flat`
  * the stored field) for the caller to end that entry in a second request.
  */
 const DELETE = `${INDEX_LUA}
-local user = redis.call('HGET', KEYS[1], '${USER_ID_KEY}')
+local user = redis.call('TYPE', KEYS[1]).ok == 'hash' and redis.call('HGET', KEYS[1], '${USER_ID_KEY}')
 redis.call('DEL', KEYS[1])
 if not user then return 0 end
 if KEYS[3] and string.match(user, '^%d+:(.*)$') == ARGV[1] then
@@ -222,6 +229,9 @@ if KEYS[3] and string.match(user, '^%d+:(.*)$') == ARGV[1] then
   return 0
 end
 return '${RAW}' .. user`
+
+/** 1 for a session record, 0 for none (a cycled key's marker included). */
+const EXISTS = `return redis.call('TYPE', KEYS[1]).ok == 'hash' and 1 or 0`
 
 function isClient(value: unknown): value is UpstashClient {
   return typeof (value as UpstashClient | undefined)?.eval === 'function'
@@ -237,9 +247,7 @@ export function buildClient(options: UpstashEngineOptions): UpstashClient {
         'only applies when edge-session builds the client. Set it on yours: new Redis({ url, token, signal: () => AbortSignal.timeout(ms) }).',
       )
     }
-    for (const method of ['del', 'exists'] as const) {
-      if (typeof given[method] !== 'function') throw new SessionConfigError('redis', `must be an @upstash/redis client: it has no ${method}().`)
-    }
+    if (typeof given.del !== 'function') throw new SessionConfigError('redis', 'must be an @upstash/redis client: it has no del().')
     return given
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
@@ -392,14 +400,14 @@ export function upstashEngine(options: UpstashEngineOptions = {}): EngineFactory
       throw new SessionStoreUnavailable(`the session's expiry changed under ${EXPIRY_ATTEMPTS} save attempts in a row`)
     }
 
-    /** A stored field's value: `<position>:<serialized>`; `undefined` when garbled. */
-    function fieldValue(stored: string): unknown {
+    /** A stored field, `<position>:<serialized>`: its position and value; `null` when garbled (either part unreadable). */
+    function storedField(stored: string): { position: number; value: unknown } | null {
       const position = POSITIONED.exec(stored)
-      if (!position) return undefined
+      if (!position) return null
       try {
-        return settings.serializer.loads(stored.slice(position[0].length))
+        return { position: Number(position[1]), value: settings.serializer.loads(stored.slice(position[0].length)) }
       } catch {
-        return undefined
+        return null
       }
     }
 
@@ -409,18 +417,14 @@ export function upstashEngine(options: UpstashEngineOptions = {}): EngineFactory
         throw unexpected(what, reply)
       }
       const entries: [number, string, unknown][] = []
-      try {
-        for (let i = 0; i < reply.length; i += 2) {
-          const field = (reply[i] as string).slice(RAW.length)
-          if (field === RECORD_FIELD) continue
-          const stored = (reply[i + 1] as string).slice(RAW.length)
-          const position = POSITIONED.exec(stored)
-          if (!position) return null
-          entries.push([Number(position[1]), field, settings.serializer.loads(stored.slice(position[0].length))])
-        }
-      } catch {
-        // A value the serializer cannot read is a malformed record: a fresh session, as for a bad cookie.
-        return null
+      for (let i = 0; i < reply.length; i += 2) {
+        const field = (reply[i] as string).slice(RAW.length)
+        if (field === RECORD_FIELD) continue
+        const stored = storedField((reply[i + 1] as string).slice(RAW.length))
+        // A value without its position, or one the serializer cannot read: a malformed record, a fresh session
+        // as for a bad cookie.
+        if (!stored) return null
+        entries.push([stored.position, field, stored.value])
       }
       entries.sort((a, b) => a[0] - b[0])
       // fromEntries defines own properties: a "__proto__" field stays data.
@@ -431,6 +435,7 @@ export function upstashEngine(options: UpstashEngineOptions = {}): EngineFactory
       async load(key) {
         if (!isSessionKey(key)) return null
         const reply = await call('load a session', async () => redis.eval(LOAD, [await redisKey(key)], []))
+        if (reply === RAW + CYCLED) return KEY_CYCLED
         return reply === null ? null : record('a load', reply)
       },
       async moveRecord(oldKey, newKey, restartAge) {
@@ -453,7 +458,7 @@ export function upstashEngine(options: UpstashEngineOptions = {}): EngineFactory
           if (typeof reply !== 'string' || !reply.startsWith(RAW)) throw unexpected('a move', reply)
           // Bound to a user: the script needs the keys of the user's index to move the entry with the record.
           const field = reply.slice(RAW.length)
-          const userId = fieldValue(field)
+          const userId = storedField(field)?.value
           // A garbled user field names no index entry that could be found: the record moves alone.
           const userKeys = typeof userId === 'string' ? await users.keys(userId) : []
           const ids = userKeys.length > 0 ? [await sha256Hex(newKey), await sha256Hex(oldKey), String(Date.now())] : []
@@ -485,15 +490,15 @@ export function upstashEngine(options: UpstashEngineOptions = {}): EngineFactory
         if (reply === 0) return
         if (typeof reply !== 'string' || !reply.startsWith(RAW) || !POSITIONED.test(reply.slice(RAW.length))) throw unexpected('a delete', reply)
         // Bound to a user this request did not know of (it had not read the session): a second request ends the entry.
-        const userId = fieldValue(reply.slice(RAW.length))
+        const userId = storedField(reply.slice(RAW.length))?.value
         // A garbled user field: the entry cannot be found, and expires with the session it named.
         if (typeof userId === 'string') await users.end(userId, { ids: [await sha256Hex(key)] })
       },
       async exists(key) {
         if (!isSessionKey(key)) return false
-        const reply = await call('look up a session', async () => redis.exists(await redisKey(key)))
-        if (typeof reply !== 'number') throw unexpected('an exists', reply)
-        return reply > 0
+        const reply = await call('look up a session', async () => redis.eval(EXISTS, [await redisKey(key)], []))
+        if (reply !== 0 && reply !== 1) throw unexpected('an exists', reply)
+        return reply === 1
       },
       // Redis expires every session by its TTL, set on each write.
       async clearExpired() {},

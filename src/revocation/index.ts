@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { SessionEngine, SessionWrite } from '../core/engine.js'
+import { KEY_CYCLED, type SessionEngine, type SessionWrite } from '../core/engine.js'
 import { DEVICE_KEY, USER_ID_KEY, type EndWhich, type UserIndexedEngine, type UserSessionEntry } from '../users/contract.js'
 import { UpdateError } from '../errors.js'
 
@@ -20,8 +20,17 @@ export const SESSION_ID_KEY = '_session_id'
 
 /** Where the cookie engine asks whether a signed-in cookie still counts. `upstashRevocation()` is one. */
 export interface RevocationStore {
-  /** Whether session `sessionId` of `userId` is live (saved, not ended, not expired). One request. */
-  isLive(userId: string, sessionId: string): Promise<boolean>
+  /**
+   * Whether session `sessionId` of `userId` is live (saved, not ended, not expired). One request. `'cycled'`: not
+   * live, because `endCycled` ended it within the last `KEY_CYCLED_SECONDS` (stores without `endCycled` never say it).
+   */
+  isLive(userId: string, sessionId: string): Promise<boolean | 'cycled'>
+  /**
+   * Ends a session that a key cycle replaced (login, password change), remembering that for `KEY_CYCLED_SECONDS`
+   * so that the browser's requests still in flight with the old cookie do not sign it out (see `KEY_CYCLED`).
+   * `UpdateError`, ending nothing, when it was not live (a logout won). Optional: without it, a cycle calls `end`.
+   */
+  endCycled?(userId: string, sessionId: string): Promise<void>
   /**
    * Records a save of a bound cookie expiring at `expires` (ms). `create`: a new session (`CreateError` if the id
    * is live already). `update`: `UpdateError` if the session was ended meanwhile, so a save racing a logout never
@@ -44,7 +53,8 @@ interface Binding {
   sessionId: string | null
 }
 
-function binding(record: Readonly<Record<string, unknown>> | ReadonlyMap<string, unknown> | null): Binding | null {
+function binding(record: Readonly<Record<string, unknown>> | ReadonlyMap<string, unknown> | null | typeof KEY_CYCLED): Binding | null {
+  if (record === KEY_CYCLED) return null
   const get = (key: string): unknown => (record instanceof Map ? record.get(key) : (record as Record<string, unknown> | null)?.[key])
   const userId = get(USER_ID_KEY)
   if (typeof userId !== 'string') return null
@@ -65,6 +75,36 @@ export function revocable(engine: SessionEngine, store: RevocationStore): UserIn
   /** The binding of a token as sealed (signature and expiry checked), without asking the store. */
   const sealedBinding = async (token: string): Promise<Binding | null> => binding(await engine.load(token))
 
+  const save: SessionEngine['save'] = async (key, write, options) => {
+    const bound = binding(write.data)
+    if (!bound) {
+      const token = await engine.save(key, write, options)
+      // A session unbound in place (aclear() and a save): its earlier cookie still names the user, so it ends.
+      const before = options.mustCreate ? null : await sealedBinding(key)
+      if (before?.sessionId) await store.end(before.userId, { ids: [before.sessionId] })
+      return token
+    }
+    // A new record (login, a new key) is a new session id, so ending the old key's id leaves the new one live.
+    // On a create the core's fresh random key serves as the id; it is never used as a cookie here.
+    // On an update, the id is the one sealed in the token saved over: the data's own is that of the token it was
+    // loaded from, which a key cycle since then has ended.
+    const sessionId = options.mustCreate ? key : (issued.get(key) ?? (await sealedBinding(key))?.sessionId ?? bound.sessionId)
+    if (!sessionId) throw new UpdateError()
+    const data = new Map(write.data).set(SESSION_ID_KEY, sessionId)
+    const withId: SessionWrite = { ...write, data, changed: new Set(write.changed).add(SESSION_ID_KEY) }
+    // Sealed first: a session too large for a cookie leaves no entry behind.
+    const token = await engine.save(key, withId, options)
+    const label = write.data.get(DEVICE_KEY)
+    await store.track(
+      bound.userId,
+      sessionId,
+      { expires: Date.now() + write.expiryAge * 1000, label: typeof label === 'string' ? label : null },
+      options.mustCreate ? 'create' : 'update',
+    )
+    remember(token, sessionId)
+    return token
+  }
+
   return {
     ...engine,
     // A new session's id is the core's fresh random key (see save), so the core must draw one.
@@ -74,36 +114,29 @@ export function revocable(engine: SessionEngine, store: RevocationStore): UserIn
       const bound = binding(record)
       if (!bound) return record
       // A bound cookie without an id predates revocation: it cannot be ended, so it no longer counts.
-      if (bound.sessionId === null || !(await store.isLive(bound.userId, bound.sessionId))) return null
-      return record
+      if (bound.sessionId === null) return null
+      const live = await store.isLive(bound.userId, bound.sessionId)
+      if (live === 'cycled') return KEY_CYCLED
+      return live === true ? record : null
     },
-    async save(key, write, options) {
-      const bound = binding(write.data)
-      if (!bound) {
-        const token = await engine.save(key, write, options)
-        // A session unbound in place (aclear() and a save): its earlier cookie still names the user, so it ends.
-        const before = options.mustCreate ? null : await sealedBinding(key)
-        if (before?.sessionId) await store.end(before.userId, { ids: [before.sessionId] })
-        return token
+    save,
+    // A new key for a loaded session: the new session first, as Django's cycle_key() creates before it deletes;
+    // then the old one ends as cycled, unless a logout ended it first, which undoes the new one.
+    async cycle(oldKey, newKey, write) {
+      const token = await save(newKey, write, { mustCreate: true })
+      const before = await sealedBinding(oldKey)
+      if (!before?.sessionId) return token
+      try {
+        if (store.endCycled) await store.endCycled(before.userId, before.sessionId)
+        else await store.end(before.userId, { ids: [before.sessionId] })
+      } catch (err) {
+        if (!(err instanceof UpdateError)) throw err
+        // A created bound session's id is its key (see save).
+        const after = binding(write.data)
+        if (after) await store.end(after.userId, { ids: [newKey] })
+        throw err
       }
-      // A new record (login, a new key) is a new session id, so ending the old key's id leaves the new one live.
-      // On a create the core's fresh random key serves as the id; it is never used as a cookie here.
-      // On an update, the id is the one sealed in the token saved over: the data's own is that of the token it was
-      // loaded from, which a key cycle since then has ended.
-      const sessionId = options.mustCreate ? key : (issued.get(key) ?? (await sealedBinding(key))?.sessionId ?? bound.sessionId)
-      if (!sessionId) throw new UpdateError()
-      const data = new Map(write.data).set(SESSION_ID_KEY, sessionId)
-      const withId: SessionWrite = { ...write, data, changed: new Set(write.changed).add(SESSION_ID_KEY) }
-      // Sealed first: a session too large for a cookie leaves no entry behind.
-      const token = await engine.save(key, withId, options)
-      const label = write.data.get(DEVICE_KEY)
-      await store.track(
-        bound.userId,
-        sessionId,
-        { expires: Date.now() + write.expiryAge * 1000, label: typeof label === 'string' ? label : null },
-        options.mustCreate ? 'create' : 'update',
-      )
-      remember(token, sessionId)
+      await engine.delete(oldKey)
       return token
     },
     async delete(token) {

@@ -44,6 +44,9 @@ export function upstashRevocation(options: UpstashRevocationOptions = {}): Revoc
   }, options.prefix ?? DEFAULT_PREFIX)
   return {
     isLive: (userId, sessionId) => index.isLive(userId, sessionId, Date.now()),
+    async endCycled(userId, sessionId) {
+      if (!(await index.endCycled(userId, sessionId, Date.now()))) throw new UpdateError()
+    },
     async track(userId, sessionId, { expires, label }, mode) {
       const reply = await index.put(userId, sessionId, mode, expires, Date.now(), label)
       if (reply === 0) throw new CreateError()

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { EngineFactory, SessionEngine, SessionWrite } from '../core/engine.js'
+import { KEY_CYCLED, type EngineFactory, type SessionEngine, type SessionWrite } from '../core/engine.js'
 import type { SessionSettings } from '../core/settings.js'
 import { cookieEngine, cookieSizeCheck } from '../engines/cookie.js'
 import { SessionConfigError, SessionTooLarge } from '../errors.js'
@@ -76,6 +76,15 @@ export function withSnapshot(inner: EngineFactory, options: SnapshotOptions = {}
       }
     }
 
+    /** The data of `token` when it is a fresh snapshot of `storeKey`'s session (without its owner mark), else `null`. */
+    async function snapshotOf(storeKey: string, token: string): Promise<Record<string, unknown> | null> {
+      const snapshot = await snapshots.load(token)
+      // KEY_CYCLED never comes from the cookie engine (it has no cycle); its type allows it.
+      if (snapshot === null || snapshot === KEY_CYCLED || snapshot[OWNER_KEY] !== storeKey) return null
+      delete snapshot[OWNER_KEY]
+      return snapshot
+    }
+
     const engine: SessionEngine = {
       // Each save issues a new cookie value (a new snapshot): the browser must get it.
       keyHoldsData: true,
@@ -85,10 +94,7 @@ export function withSnapshot(inner: EngineFactory, options: SnapshotOptions = {}
         const dot = key.indexOf('.')
         if (dot === -1) return store.load(key)
         const storeKey = key.slice(0, dot)
-        const snapshot = await snapshots.load(key.slice(dot + 1))
-        if (snapshot === null || snapshot[OWNER_KEY] !== storeKey) return store.load(storeKey)
-        delete snapshot[OWNER_KEY]
-        return snapshot
+        return (await snapshotOf(storeKey, key.slice(dot + 1))) ?? store.load(storeKey)
       },
       async save(key, write, saveOptions) {
         const storeKey = await store.save(split(key)[0], write, saveOptions)
@@ -97,8 +103,8 @@ export function withSnapshot(inner: EngineFactory, options: SnapshotOptions = {}
       async delete(key, known) {
         const [storeKey, token] = split(key)
         // Not loaded by this request: a fresh snapshot tells the store what it holds (the user to unindex) for free.
-        const snapshot = known === undefined && token !== null ? await snapshots.load(token) : null
-        const hint = snapshot && snapshot[OWNER_KEY] === storeKey ? new Map(Object.entries(snapshot)) : known
+        const snapshot = known === undefined && token !== null ? await snapshotOf(storeKey, token) : null
+        const hint = snapshot ? new Map(Object.entries(snapshot)) : known
         await store.delete(storeKey, hint)
       },
       async exists(key) {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { commitSession } from '../core/http.js'
 import { STARTED_KEY } from '../core/lifetime.js'
 import { writeReserved, type Session, type SessionData } from '../core/session.js'
 import type { SessionOptions } from '../core/settings.js'
@@ -48,6 +49,7 @@ export const revocationConformanceTests = [
   'index-expired-entry',
   'index-cycle-unloaded',
   'index-flush-read',
+  'index-cycle-race',
 ] as const
 
 export type RevocationConformanceTestId = (typeof revocationConformanceTests)[number]
@@ -362,6 +364,37 @@ export function runRevocationConformance(options: RevocationConformanceOptions):
         expect(await store.open(me.sessionKey).aget('profile')).toEqual(PROFILE)
         const listed = await users.alist(store.open(me.sessionKey))
         expect(listed.map((entry) => entry.current)).toEqual([true])
+      },
+      true,
+    )
+
+    test(
+      'index-cycle-race',
+      "a request still holding the signed-in key that a concurrent password change cycled loads nothing, gets no deletion cookie (which would sign the browser out) and cannot write",
+      async () => {
+        const { store, users, login } = await withUsers()
+        const me = await login('u1')
+        const old = me.sessionKey
+        const reader = store.open(old)
+        const writer = store.open(old)
+        await users.aupdateSessionAuthHash(me)
+        expect(await loads(store, old)).toBe(false)
+        expect(await reader.aget('profile')).toBeUndefined()
+        expect(await commitSession(reader, { hadCookie: true })).toEqual({ cookie: null, vary: true })
+        await writer.aset('theme', 'dark')
+        const error = await commitSession(writer, { hadCookie: true }).then(
+          () => null,
+          (err: unknown) => err,
+        )
+        expect(error).toBeInstanceOf(SessionInterrupted)
+        expect(await store.open(me.sessionKey).aget('profile')).toEqual(PROFILE)
+        expect((await users.alist(store.open(me.sessionKey))).map((entry) => entry.current)).toEqual([true])
+        // A logout is not a cycle: a request holding the ended key gets the deletion cookie.
+        const copy = me.sessionKey
+        const late = store.open(copy)
+        await me.aflush()
+        expect(await late.aget('profile')).toBeUndefined()
+        expect((await commitSession(late, { hadCookie: true })).cookie?.maxAge).toBe(0)
       },
       true,
     )

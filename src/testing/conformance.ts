@@ -81,6 +81,9 @@ export const conformanceTests = [
   'cycle-after-logout',
   'cycle-unloaded-after-logout',
   'cycle-unloaded-save',
+  'cycle-race-read',
+  'cycle-race-write',
+  'cycle-race-new-start',
   'expiry-negative',
   'expiry-browser-close',
   'expiry-real-time',
@@ -871,6 +874,93 @@ export function runEngineConformance(options: ConformanceOptions): void {
         expect(await store.open(key).akeys()).toEqual([])
       }
     })
+
+    // ---- a key cycle racing the same browser's other requests (differs from Django, README) -------
+    /**
+     * Two requests from one browser: `racing` was sent with the old cookie before the login's response arrived,
+     * and loads after the login cycled the key. Returns the racing request and the login's new key.
+     */
+    const raceLogin = async (store: SessionStore, loginLoads: boolean) => {
+      const { key } = await saved(store, { cart: LONG, theme: 'dark' })
+      const racing = store.open(key)
+      const login = store.open(key)
+      if (loginLoads) expect(await login.aget('cart')).toBe(LONG)
+      await login.acycleKey()
+      await login.aset('user', 'ada')
+      await commitSession(login, { hadCookie: true })
+      return { racing, key, newKey: login.sessionKey as string }
+    }
+
+    test(
+      'cycle-race-read',
+      'a request holding the old key that reads after a concurrent key cycle (login) gets no deletion cookie, which would sign the browser out',
+      async () => {
+        const store = await open()
+        for (const loginLoads of [false, true]) {
+          const { racing, key, newKey } = await raceLogin(store, loginLoads)
+          // The old key loads nothing, as after any cycle (S1)...
+          expect(await racing.aget('cart')).toBeUndefined()
+          expect(await racing.aitems()).toEqual([])
+          expect(racing.sessionKey).toBeNull()
+          // ...but its response leaves the browser's cookie alone: by now it holds the new key, or soon will.
+          expect(await commitSession(racing, { hadCookie: true })).toEqual({ cookie: null, vary: true })
+          expect(await store.open(newKey).aget('user')).toBe('ada')
+          expect(await store.engine.exists(key)).toBe(false)
+        }
+        // A logout is not a key cycle: a request holding the key a logout deleted still gets Django's deletion cookie.
+        const { key } = await saved(store, { user: 'ada', note: LONG })
+        const late = store.open(key)
+        await store.open(key).aflush()
+        expect(await late.aget('user')).toBeUndefined()
+        const { cookie } = await commitSession(late, { hadCookie: true })
+        expect(cookie?.value).toBe('')
+        expect(cookie?.maxAge).toBe(0)
+      },
+      'serverSide',
+    )
+
+    test(
+      'cycle-race-write',
+      'a write by a request holding the old key after a concurrent key cycle throws SessionInterrupted: no new session replaces the login\'s cookie',
+      async () => {
+        const store = await open()
+        for (const loginLoads of [false, true]) {
+          const { racing, newKey } = await raceLogin(store, loginLoads)
+          await racing.aset('theme', 'light')
+          const err = await rejection(commitSession(racing, { hadCookie: true }))
+          expect(err).toBeInstanceOf(SessionInterrupted)
+          expect((err as SessionInterrupted).message).toMatch(/new key/)
+          expect(racing.sessionKey).toBeNull()
+          expect(await store.open(newKey).aitems()).toEqual([
+            ['cart', LONG],
+            ['theme', 'dark'],
+            ['user', 'ada'],
+          ])
+        }
+      },
+      'serverSide',
+    )
+
+    test(
+      'cycle-race-new-start',
+      'after a concurrent key cycle, a request holding the old key may still log out (deletion cookie) or log in again (a session of its own)',
+      async () => {
+        const store = await open()
+        const logout = await raceLogin(store, false)
+        await logout.racing.aflush()
+        const { cookie } = await commitSession(logout.racing, { hadCookie: true })
+        expect(cookie?.value).toBe('')
+        const again = await raceLogin(store, true)
+        expect(await again.racing.aget('cart')).toBeUndefined()
+        await again.racing.acycleKey()
+        await again.racing.aset('user', 'ada')
+        const result = await commitSession(again.racing, { hadCookie: true })
+        expect(result.cookie?.value).toBe(again.racing.sessionKey)
+        expect(await store.open(again.racing.sessionKey).aitems()).toEqual([['user', 'ada']])
+        expect(await store.open(again.newKey).aget('user')).toBe('ada')
+      },
+      'serverSide',
+    )
 
     // ---- §2.4 expiry ---------------------------------------------------------------------------
 

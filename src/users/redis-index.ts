@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { KEY_CYCLED_SECONDS } from '../core/engine.js'
 import { SessionStoreUnavailable } from '../errors.js'
 import { sha256Hex } from '../lib/crypto.js'
 import type { EndWhich, UserSessionEntry } from './contract.js'
@@ -79,11 +80,26 @@ local function index_move(idx, meta, from, to, expires, now)
 end
 `
 
-/** KEYS: index, meta. ARGV: id, now. 1 while the session is live, else 0. Read-only: the one request a signed-in cookie costs. */
+/**
+ * KEYS: index, meta, the id's cycled marker. ARGV: id, now. 1 while the session is live, 2 when a key cycle
+ * replaced it lately (CYCLED), else 0. Read-only: the one request a signed-in cookie costs.
+ */
 const LIVE = `
 local expires = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if expires and tonumber(expires) > tonumber(ARGV[2]) then return 1 end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 2 end
 return 0`
+
+/**
+ * KEYS: index, meta, the id's cycled marker. ARGV: id, now. Ends a session that a key cycle replaced and marks it
+ * for KEY_CYCLED_SECONDS, in one step; -1, writing nothing, when it was not live (a logout won the race).
+ */
+const END_CYCLED = `${INDEX_LUA}
+index_prune(KEYS[1], KEYS[2], tonumber(ARGV[2]))
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+index_remove(KEYS[1], KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], '1', 'PX', ${KEY_CYCLED_SECONDS * 1000})
+return 1`
 
 /** KEYS: index, meta. ARGV: id, mode, expires, now, label. */
 const PUT = `${INDEX_LUA}
@@ -156,7 +172,10 @@ function unexpected(what: string, reply: unknown): SessionStoreUnavailable {
 export interface RedisUserIndex {
   /** The two keys of `userId`'s index. */
   keys(userId: string): Promise<[index: string, meta: string]>
-  isLive(userId: string, id: string, now: number): Promise<boolean>
+  /** `'cycled'`: not live, ended lately by `endCycled`. */
+  isLive(userId: string, id: string, now: number): Promise<boolean | 'cycled'>
+  /** Ends `id` as replaced by a key cycle (see LIVE). `false`, ending nothing, when it was not live. */
+  endCycled(userId: string, id: string, now: number): Promise<boolean>
   /** Records a save. Returns 1, 0 (create: id taken) or -1 (update: the session was ended). */
   put(userId: string, id: string, mode: 'create' | 'update', expires: number, now: number, label: string | null): Promise<number>
   list(userId: string): Promise<UserSessionEntry[]>
@@ -173,6 +192,8 @@ export function redisUserIndex(run: RunScript, prefix: string, recordKey?: (id: 
     const base = `${prefix}u:${await sha256Hex(userId)}`
     return [base, `${base}:m`]
   }
+  /** The marker of a session a key cycle replaced: named from the id, which is random, not from the user. */
+  const cycledKey = (id: string): string => `${prefix}c:${id}`
   const endScript = async (userId: string, mode: 'ids' | 'all', keep: string | null, ids: readonly string[]): Promise<unknown> => {
     const records = recordKey ? ids.map(recordKey) : []
     return run('end sessions', END, [...(await keys(userId)), ...records], [mode, keep ?? '', recordKey ? '1' : '0', ...ids])
@@ -180,8 +201,13 @@ export function redisUserIndex(run: RunScript, prefix: string, recordKey?: (id: 
   return {
     keys,
     async isLive(userId, id, now) {
-      const reply = await run('check a session', LIVE, await keys(userId), [id, String(now)])
-      if (reply !== 0 && reply !== 1) throw unexpected('a check', reply)
+      const reply = await run('check a session', LIVE, [...(await keys(userId)), cycledKey(id)], [id, String(now)])
+      if (reply !== 0 && reply !== 1 && reply !== 2) throw unexpected('a check', reply)
+      return reply === 2 ? 'cycled' : reply === 1
+    },
+    async endCycled(userId, id, now) {
+      const reply = await run('end a cycled session', END_CYCLED, [...(await keys(userId)), cycledKey(id)], [id, String(now)])
+      if (reply !== 1 && reply !== -1) throw unexpected('an end', reply)
       return reply === 1
     },
     async put(userId, id, mode, expires, now, label) {

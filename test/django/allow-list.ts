@@ -183,6 +183,8 @@ function commitsNotRewritten(ctx: Context, until: number): number[] {
     if (step.op === 'commit') {
       if (wroteIn.get(step.h) === second) commits.push(i)
       wroteIn.delete(step.h)
+      // The commit's own save wrote the session as it is: another commit of the handle in that second skips it too.
+      if (ctx.ours[i]!.r.startsWith('set')) wroteIn.set(step.h, second)
     } else if ((step.op === 'save' || step.op === 'cycle') && ctx.ours[i]!.r === 'ok') wroteIn.set(step.h, second)
     // A `mutate` that found nothing to change in place only read.
     else if (!READS.has(step.op) && !(step.op === 'mutate' && ctx.ours[i]!.r === 'skipped')) wroteIn.delete(step.h)
@@ -264,7 +266,48 @@ export const allowList: Allowed[] = [
     title: 'acycleKey() of a session whose record is gone raises SessionInterrupted (Django makes a new one with the data)',
     explains: (ctx) => serverSide(ctx) && ctx.divergence.step.op === 'cycle' && ctx.divergence.django.r === 'ok' && ctx.divergence.ours.r === '!Interrupted',
   },
+  {
+    item: 22,
+    title: "a request holding a key another request's key cycle moved away from sends no deletion cookie, and its writes raise SessionInterrupted",
+    explains: (ctx) => {
+      const { index, step, django, ours } = ctx.divergence
+      if (!serverSide(ctx) || !('h' in step) || !cycledAwayFrom(ctx, step.h, index)) return false
+      if (step.op === 'commit' && django.r.startsWith('delete')) return ours.r === django.r.replace(/^delete/, 'none')
+      return ours.r === '!Interrupted' && !django.r.startsWith('!')
+    },
+  },
 ]
+
+/**
+ * Whether the request on handle `h` at `until` holds a key that a key cycle moved away from before that request first
+ * touched its data (the cycle came before it opened, or from another request while it had not loaded yet), and it
+ * has neither flushed nor cycled since. A flush of that key ends the race: the key is then simply gone.
+ */
+function cycledAwayFrom(ctx: Context, h: number, until: number): boolean {
+  const requests = new Map<number, { key: Observation['k']; accessed: boolean; raced: boolean }>()
+  const cycled = new Set<Observation['k']>()
+  for (let i = 0; i < until; i++) {
+    const step = ctx.seq.steps[i]!
+    const ours = ctx.ours[i]!
+    if (!('h' in step)) continue
+    if (step.op === 'open') {
+      requests.set(step.h, { key: ours.k, accessed: false, raced: ours.k != null && cycled.has(ours.k) })
+      continue
+    }
+    const request = requests.get(step.h)
+    if (!request) continue
+    const from = request.key
+    if ((step.op === 'cycle' || step.op === 'flush') && ours.r === 'ok' && from != null) {
+      if (step.op === 'cycle') cycled.add(from)
+      else cycled.delete(from)
+      for (const [other, r] of requests) if (other !== step.h && r.key === from && !r.accessed) r.raced = step.op === 'cycle'
+      request.raced = false
+    }
+    request.key = ours.k
+    request.accessed ||= ours.a === true
+  }
+  return requests.get(h)?.raced ?? false
+}
 
 /** The README item that explains this divergence, if one does. */
 export function explain(ctx: Context): Allowed | undefined {

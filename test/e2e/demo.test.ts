@@ -341,6 +341,39 @@ describe.skipIf(!haveChromium).each(demoEngines)('demo app, $name engine', (engi
     expect(serverErrors()).toEqual([])
   })
 
+  it("a login does not sign out its own browser: a request sent with the pre-login cookie, answered after the login, leaves its cookie alone", async (ctx) => {
+    await fresh(ctx)
+    // A visitor with a session before login (the test cookie step stores one).
+    await page.goto('/cookie-check')
+    await Promise.all([page.waitForURL('**/cookie-check?step=verify'), page.click('main button[type=submit]')])
+    const before = (await sessionCookie())!.value
+    // Another tab's request to a gated page, made now, reaches the server only after the login has cycled the key.
+    // Sent with the cookie it was made with (route.continue() would attach the jar's cookie of the moment), its
+    // answer reaches the browser as it came. On Upstash that answer carried a deletion cookie (failed before).
+    let loggedIn!: () => void
+    const loginDone = new Promise<void>((resolve) => (loggedIn = resolve))
+    let sent: string | undefined
+    await context.route('**/account?race=1', async (route) => {
+      sent = (await route.request().allHeaders()).cookie
+      await loginDone
+      await route.fulfill({ response: await route.fetch({ headers: { ...(await route.request().allHeaders()), cookie: sent! }, maxRedirects: 0 }) })
+    })
+    const other = await context.newPage()
+    await other.goto('/')
+    const racing = other.evaluate(async () => (await fetch('/account?race=1', { redirect: 'manual' })).type)
+    await login({ next: '/account' })
+    const after = (await sessionCookie())!.value
+    expect(after).not.toBe(before)
+    loggedIn()
+    // The gate found no signed-in session under the old key: a redirect to /login, and no cookie.
+    expect(await racing).toBe('opaqueredirect')
+    expect(sent).toBe(`${COOKIE}=${before}`)
+    expect((await sessionCookie())?.value).toBe(after)
+    await page.goto('/account')
+    expect(new URL(page.url()).pathname).toBe('/account')
+    expect(serverErrors()).toEqual([])
+  })
+
   it('logs out: the signed-in cookie is gone and /account is gated again', async (ctx) => {
     await fresh(ctx)
     await login({ remember: true })
