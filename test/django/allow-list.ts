@@ -267,6 +267,23 @@ export const allowList: Allowed[] = [
     explains: (ctx) => serverSide(ctx) && ctx.divergence.step.op === 'cycle' && ctx.divergence.django.r === 'ok' && ctx.divergence.ours.r === '!Interrupted',
   },
   {
+    item: 23,
+    title: "a login's move keeps the record at least 60 s, so a request that outlasts the session's own expiry still saves (Django: SessionInterrupted)",
+    explains: (ctx) => {
+      const { index, step, django, ours } = ctx.divergence
+      if (ctx.target !== 'upstash' || !('h' in step) || django.r !== '!Interrupted' || ours.r.startsWith('!')) return false
+      // The handle cycled (moved) its session in this request, and the clock moved on after that.
+      let moved = false
+      for (let i = 0; i < index; i++) {
+        const earlier = ctx.seq.steps[i]!
+        if (earlier.op === 'open' && earlier.h === step.h) moved = false
+        else if (earlier.op === 'cycle' && earlier.h === step.h && ctx.ours[i]!.r === 'ok') moved = true
+        else if (earlier.op === 'advance' && moved) return true
+      }
+      return false
+    },
+  },
+  {
     item: 22,
     title: "a request holding a key another request's key cycle moved away from sends no deletion cookie, and its writes raise SessionInterrupted",
     explains: (ctx) => {
