@@ -3,7 +3,7 @@
  * millisecond), what `size` and `clearExpired()` see, and that a failed write or cycle leaves the store as it was.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { memoryEngine, resolveSettings, type Serializer, type SessionWrite } from '../src/index.js'
+import { KEY_CYCLED, KEY_CYCLED_SECONDS, memoryEngine, resolveSettings, type Serializer, type SessionWrite } from '../src/index.js'
 import { CreateError, UpdateError } from '../src/errors.js'
 import type { MemoryEngine } from '../src/engines/memory.js'
 
@@ -48,6 +48,30 @@ describe('memory engine', () => {
     await e.clearExpired()
     expect(e.size).toBe(1)
     expect(await e.load(OTHER)).toEqual({ b: 1 })
+  })
+
+  it("a cycle leaves a marker under the old key for KEY_CYCLED_SECONDS: it loads as KEY_CYCLED, is no session to update, exists or cycle, and is swept like a record", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(T0)
+    const e = engine()
+    await e.save(KEY, write({ a: 1 }, 3600), { mustCreate: true })
+    await e.cycle!(KEY, OTHER, write({ a: 1 }, 3600))
+    expect(e.size).toBe(2)
+    vi.setSystemTime(T0 + KEY_CYCLED_SECONDS * 1000 - 1)
+    expect(await e.load(KEY)).toBe(KEY_CYCLED)
+    expect(await e.exists(KEY)).toBe(false)
+    await expect(e.save(KEY, write({ a: 2 }), { mustCreate: false })).rejects.toBeInstanceOf(UpdateError)
+    await expect(e.save(KEY, write({ a: 2 }), { mustCreate: true })).rejects.toBeInstanceOf(CreateError)
+    await expect(e.cycle!(KEY, 'c'.repeat(32), write({ a: 2 }))).rejects.toBeInstanceOf(UpdateError)
+    expect(await e.load(KEY)).toBe(KEY_CYCLED)
+    vi.setSystemTime(T0 + KEY_CYCLED_SECONDS * 1000)
+    await e.clearExpired()
+    expect(e.size).toBe(1)
+    expect(await e.load(KEY)).toBeNull()
+    // A delete (a logout with the old cookie) takes the marker away at once.
+    await e.cycle!(OTHER, KEY, write({ a: 1 }, 3600))
+    await e.delete(OTHER)
+    expect(await e.load(OTHER)).toBeNull()
   })
 
   it('a write with an expiry age of 0 deletes the record; 1 second keeps it', async () => {

@@ -5,7 +5,7 @@
  * test/revocation.test.ts and the revocation conformance suite run the same wrapper against real Redis.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { SessionEngine, SessionWrite } from '../src/core/engine.js'
+import { KEY_CYCLED, type SessionEngine, type SessionWrite } from '../src/core/engine.js'
 import { cookieEngine } from '../src/engines/cookie.js'
 import { UpdateError } from '../src/errors.js'
 import { revocable, SESSION_ID_KEY, type RevocationStore } from '../src/revocation/index.js'
@@ -218,5 +218,67 @@ describe('revocable: delete and the user index', () => {
       ['list', 'u1'],
       ['end', 'u1', { allExcept: null }],
     ])
+  })
+})
+
+describe('revocable: cycle', () => {
+  it('ends the old session as cycled (endCycled) after tracking the new one; a store without endCycled ends it with end', async () => {
+    const cycled = recording()
+    cycled.store.endCycled = async (...args) => void cycled.calls.push(['endCycled', ...args])
+    for (const { store, calls } of [cycled, recording()]) {
+      const engine = revocable(cookieEngine()(settings), store)
+      const { token, sessionId } = await signedIn(engine)
+      calls.length = 0
+      const next = await engine.cycle!(token, 'next-key', write({ [USER_ID_KEY]: 'u1', a: 1 }))
+      expect(await engine.users.sessionId(next)).toBe('next-key')
+      expect(calls.map(([method]) => method)).toEqual(['track', store.endCycled ? 'endCycled' : 'end'])
+      expect(calls[1]).toEqual(store.endCycled ? ['endCycled', 'u1', sessionId] : ['end', 'u1', { ids: [sessionId] }])
+    }
+  })
+
+  it('an old session a logout ended first (endCycled: UpdateError) ends the new one too and throws UpdateError', async () => {
+    const { store, calls } = recording()
+    store.endCycled = async () => {
+      throw new UpdateError()
+    }
+    const engine = revocable(cookieEngine()(settings), store)
+    const { token } = await signedIn(engine)
+    calls.length = 0
+    await expect(engine.cycle!(token, 'next-key', write({ [USER_ID_KEY]: 'u1', a: 1 }))).rejects.toBeInstanceOf(UpdateError)
+    expect(calls.at(-1)).toEqual(['end', 'u1', { ids: ['next-key'] }])
+    // Unbound in place before the cycle (aclear()): the new session has no entry to end.
+    calls.length = 0
+    await expect(engine.cycle!(token, 'other-key', write({ a: 1 }))).rejects.toBeInstanceOf(UpdateError)
+    expect(calls.map(([method]) => method)).toEqual([])
+  })
+
+  it('a store failure while ending the old session is passed on, the new one left to its expiry', async () => {
+    const { store, calls } = recording()
+    const down = new Error('store down')
+    store.endCycled = async () => {
+      throw down
+    }
+    const engine = revocable(cookieEngine()(settings), store)
+    const { token } = await signedIn(engine)
+    calls.length = 0
+    await expect(engine.cycle!(token, 'next-key', write({ [USER_ID_KEY]: 'u1', a: 1 }))).rejects.toBe(down)
+    expect(calls.map(([method]) => method)).toEqual(['track'])
+  })
+
+  it('a cycle from a cookie bound to nobody (a login) ends nothing', async () => {
+    const { store, calls } = recording()
+    const engine = revocable(cookieEngine()(settings), store)
+    const anonymous = await engine.save('', write({ a: 1 }), { mustCreate: true })
+    calls.length = 0
+    await engine.cycle!(anonymous, 'next-key', write({ [USER_ID_KEY]: 'u1', a: 1 }))
+    expect(calls.map(([method]) => method)).toEqual(['track'])
+  })
+
+  it('loads a bound cookie whose session the store reports cycled as KEY_CYCLED', async () => {
+    const plain = cookieEngine()(settings)
+    const { token } = await signedIn(revocable(plain, recording().store))
+    const { store } = recording()
+    store.isLive = async () => 'cycled'
+    expect(await revocable(plain, store).load(token)).toBe(KEY_CYCLED)
   })
 })

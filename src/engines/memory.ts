@@ -15,10 +15,12 @@ import { CreateError, UpdateError } from '../errors.js'
 interface Record_ {
   fields: Map<string, string>
   expiresAt: number
+  /** A key a cycle moved away from: no data, loads as `KEY_CYCLED` until it expires (the Upstash engine's marker). */
+  cycled?: true
 }
 
 export interface MemoryEngine extends SessionEngine {
-  /** How many records are held now, expired ones included until they are touched or swept. */
+  /** How many records are held now (cycled keys' markers too), expired ones included until they are touched or swept. */
   readonly size: number
 }
 
@@ -31,8 +33,6 @@ export interface MemoryEngine extends SessionEngine {
 export function memoryEngine(): (settings: Parameters<EngineFactory>[0]) => MemoryEngine {
   return (settings): MemoryEngine => {
     const records = new Map<string, Record_>()
-    /** Keys a cycle moved away from, until when (ms) they load as `KEY_CYCLED`; swept by `clearExpired()`. */
-    const cycled = new Map<string, number>()
     const live = (key: string): Record_ | undefined => {
       const record = records.get(key)
       if (record && record.expiresAt <= Date.now()) {
@@ -40,6 +40,11 @@ export function memoryEngine(): (settings: Parameters<EngineFactory>[0]) => Memo
         return undefined
       }
       return record
+    }
+    /** A live session record: not a cycled key's marker. */
+    const session = (key: string): Record_ | undefined => {
+      const record = live(key)
+      return record?.cycled ? undefined : record
     }
     /**
      * Writes `write` into `key`'s record (`existing`, or none). Everything is computed before the store is touched:
@@ -62,7 +67,8 @@ export function memoryEngine(): (settings: Parameters<EngineFactory>[0]) => Memo
       },
       async load(key) {
         const record = live(key)
-        if (!record) return (cycled.get(key) ?? 0) > Date.now() ? KEY_CYCLED : null
+        if (!record) return null
+        if (record.cycled) return KEY_CYCLED
         try {
           // fromEntries defines own properties: a "__proto__" field stays data.
           return Object.fromEntries([...record.fields].map(([field, text]) => [field, settings.serializer.loads(text)]))
@@ -71,31 +77,29 @@ export function memoryEngine(): (settings: Parameters<EngineFactory>[0]) => Memo
         }
       },
       async save(key, write, { mustCreate }) {
+        // A marker takes its key as a record does: a create picks another, an update finds no session.
         const existing = live(key)
         if (mustCreate && existing) throw new CreateError()
-        if (!mustCreate && !existing) throw new UpdateError()
+        if (!mustCreate && (!existing || existing.cycled)) throw new UpdateError()
         put(key, existing, write)
         return key
       },
       async cycle(oldKey, newKey, write) {
         if (live(newKey)) throw new CreateError()
         // A logout that deleted the old record first wins: its data is not brought back under the new key.
-        if (!live(oldKey)) throw new UpdateError()
+        if (!session(oldKey)) throw new UpdateError()
         put(newKey, undefined, write)
-        records.delete(oldKey)
-        cycled.set(oldKey, Date.now() + KEY_CYCLED_SECONDS * 1000)
+        records.set(oldKey, { fields: new Map(), expiresAt: Date.now() + KEY_CYCLED_SECONDS * 1000, cycled: true })
         return newKey
       },
       async delete(key) {
         records.delete(key)
-        cycled.delete(key)
       },
       async exists(key) {
-        return live(key) !== undefined
+        return session(key) !== undefined
       },
       async clearExpired() {
         for (const key of [...records.keys()]) live(key)
-        for (const [key, until] of [...cycled]) if (until <= Date.now()) cycled.delete(key)
       },
     }
   }
