@@ -64,6 +64,28 @@ describe.each([false, true])('cookie engine, encrypt: %s, verified-cookie cache'
     expect(await store.open(token).aget('cart')).toEqual({ items: ['tea'] })
   })
 
+  it('decodes a remembered cookie whose values are all primitives once, and hands each load its own record', async () => {
+    const loads = vi.fn((text: string) => JSON.parse(text) as unknown)
+    const store = createSessionStore({ secret: SECRET, engine: cookieEngine({ encrypt }), serializer: { dumps: (v) => JSON.stringify(v), loads } })
+    const token = await tokenFor(store, { user: 'ada', visits: 3, admin: false, note: null })
+    const first = (await store.engine.load(token)) as Record<string, unknown>
+    expect(first).toEqual({ user: 'ada', visits: 3, admin: false, note: null })
+    first.user = 'mallory'
+    delete first.visits
+    expect(await store.engine.load(token)).toEqual({ user: 'ada', visits: 3, admin: false, note: null })
+    expect(loads).toHaveBeenCalledTimes(1)
+  })
+
+  it('decodes a remembered cookie holding an object on every load (fresh objects each time)', async () => {
+    const loads = vi.fn((text: string) => JSON.parse(text) as unknown)
+    const store = createSessionStore({ secret: SECRET, engine: cookieEngine({ encrypt }), serializer: { dumps: (v) => JSON.stringify(v), loads } })
+    const token = await tokenFor(store, { user: 'ada', cart: ['tea'] })
+    const first = (await store.engine.load(token)) as Record<string, unknown>
+    ;(first.cart as string[]).push('scones')
+    expect(await store.engine.load(token)).toEqual({ user: 'ada', cart: ['tea'] })
+    expect(loads).toHaveBeenCalledTimes(2)
+  })
+
   it('never remembers a cookie that failed: a tampered one is refused every time', async () => {
     const store = newStore()
     const token = await tokenFor(store, { user: 'ada' })

@@ -63,7 +63,7 @@ const MAX_TOKEN_LENGTH = 8192
  * same cookie on every request until it changes, and each crypto.subtle call is a job on another thread:
  * waking it costs 30-80 µs on a small VM, more than the rest of a gated request's session work.
  * Only verified cookies get in, the expiry is still checked on every load, and FIFO eviction bounds memory
- * (256 × a cookie under 4 KB).
+ * (256 × a cookie under 4 KB, plus its data once decoded when that data holds no objects).
  */
 const VERIFIED_CACHE_SIZE = 256
 
@@ -134,28 +134,48 @@ function readTime(payload: Uint8Array, from: number): { value: number; end: numb
   return i === from ? null : { value, end: i }
 }
 
-function decodePayload(payload: Uint8Array, settings: SessionSettings, maxInflated: number): Record<string, unknown> | null {
+/** A verified payload, its signed times read once. */
+interface Opened {
+  issued: number
+  expires: number
+  flag: number | undefined
+  body: Uint8Array
+  /**
+   * The decoded data when every value is a primitive (most sessions: ids, names, flags, times), else `null`;
+   * `undefined` until first decoded. A shallow copy of it is then a whole new record, so a repeated load skips
+   * the decoding (TextDecoder, inflate, JSON.parse), most of a gated request's session work at the edge: such a load
+   * took ~15 µs in `next start`'s sandbox and takes ~4 µs this way (--cpu-prof); in a bare EdgeVM, 3.0 → 1.4 µs.
+   */
+  flat?: Record<string, unknown> | null
+}
+
+function openPayload(payload: Uint8Array): Opened | null {
   const issued = readTime(payload, 0)
   if (!issued || payload[issued.end] !== TIMES_SEPARATOR) return null
   const expires = readTime(payload, issued.end + 1)
   if (!expires || expires.end >= payload.length) return null
+  return { issued: issued.value, expires: expires.value, flag: payload[expires.end], body: payload.subarray(expires.end + 1) }
+}
+
+function decodePayload(opened: Opened, settings: SessionSettings, maxInflated: number): Record<string, unknown> | null {
   const now = Date.now() / 1000
   // The server enforces expiry itself, the per-session one included (Django does not: ticket #19201).
   // Expired at `expires` itself, as the memory engine is: an expiry age of 0 never loads.
-  if (now >= expires.value) return null
+  if (now >= opened.expires) return null
   // And no cookie outlives the current cookieAge, counted from its issue (Django's max_age at load).
-  if (now >= issued.value + settings.cookieAge) return null
-  const flag = payload[expires.end]
-  let body = payload.subarray(expires.end + 1)
-  if (flag === DEFLATED) {
+  if (now >= opened.issued + settings.cookieAge) return null
+  if (opened.flat) return { ...opened.flat }
+  let body = opened.body
+  if (opened.flag === DEFLATED) {
     const inflated = inflate(body, maxInflated)
     if (!inflated) return null
     body = inflated
-  } else if (flag !== PLAIN) {
+  } else if (opened.flag !== PLAIN) {
     return null
   }
   const data = settings.serializer.loads(decoder.decode(body))
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return null
+  opened.flat ??= Object.values(data).every((value) => value === null || (typeof value !== 'object' && typeof value !== 'function')) ? { ...data } : null
   return data as Record<string, unknown>
 }
 
@@ -211,7 +231,7 @@ export function cookieEngine(options: CookieEngineOptions = {}): EngineFactory {
         )
     const fits = cookieSizeCheck(settings)
 
-    const verified = new Map<string, Uint8Array>()
+    const verified = new Map<string, Opened>()
 
     const engine: SessionEngine = {
       keyHoldsData: true,
@@ -219,16 +239,17 @@ export function cookieEngine(options: CookieEngineOptions = {}): EngineFactory {
       async load(token) {
         if (token.length > MAX_TOKEN_LENGTH) return null
         try {
-          let payload = verified.get(token)
-          if (payload === undefined) {
-            const opened = await codec.open(token)
-            if (!opened) return null
+          let opened = verified.get(token)
+          if (opened === undefined) {
+            const payload = await codec.open(token)
+            const read = payload && openPayload(payload)
+            if (!read) return null
             if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!)
-            verified.set(token, opened)
-            payload = opened
+            verified.set(token, read)
+            opened = read
           }
-          // The payload bytes never leave this module; each load decodes fresh objects from them.
-          return decodePayload(payload, settings, maxInflated)
+          // The cached payload never leaves this module; each load gets fresh objects from it.
+          return decodePayload(opened, settings, maxInflated)
         } catch {
           // Tampered, truncated, garbage: a fresh empty session, never an error page (behaviour 108).
           return null
