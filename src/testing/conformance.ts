@@ -958,6 +958,12 @@ export function runEngineConformance(options: ConformanceOptions): void {
         expect(result.cookie?.value).toBe(again.racing.sessionKey)
         expect(await store.open(again.racing.sessionKey).aitems()).toEqual([['user', 'ada']])
         expect(await store.open(again.newKey).aget('user')).toBe('ada')
+        // Its own session from then on: ended by a logout elsewhere, a save says so, not that a cycle moved it.
+        await store.open(again.racing.sessionKey).aflush()
+        await again.racing.aset('theme', 'light')
+        const err = await rejection(again.racing.asave())
+        expect(err).toBeInstanceOf(SessionInterrupted)
+        expect((err as SessionInterrupted).message).toMatch(/deleted/)
       },
       'serverSide',
     )
