@@ -2,7 +2,7 @@
  * Timing and reporting shared by every bench part. Scenarios are timed in interleaved rounds
  * (A B C … A B C …) so drift on a shared machine (other processes, thermal, GC) hits every row alike.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -140,6 +140,11 @@ export function recordTargets(part: string, targets: TargetResult[]): string {
   mkdirSync(targetsDir, { recursive: true })
   writeFileSync(`${targetsDir}${part}.json`, JSON.stringify(targets, null, 2))
   return targets.map((t) => `- ${t.issue}: ${t.target}: ${t.measured} — ${t.met ? 'met' : '**missed**'}.`).join('\n')
+}
+
+/** `taskset` is there and may pin (a container can refuse sched_setaffinity). */
+export function hasTaskset(): boolean {
+  return ['/usr/bin/taskset', '/bin/taskset'].some(existsSync) && spawnSync('taskset', ['-c', '0', 'true']).status === 0
 }
 
 export function loadAverage(): string {

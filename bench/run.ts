@@ -6,11 +6,11 @@
  * The cookie part is pinned to CPU 0 with `taskset -c 0` when it exists: on a 2-core VM, every
  * crypto.subtle call otherwise wakes a thread-pool worker on the other core, and the cost of that
  * wake-up (tens of µs, varying with whatever else runs) would swamp the differences being measured.
- * The server parts are not pinned: the server and the load generator need a core each.
+ * The next part pins itself (bench/next.ts): its servers to one core, its load generator to the other.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { loadAverage, machine, root, table, targetsDir, writeSection, type TargetResult } from './harness.js'
+import { hasTaskset, loadAverage, machine, root, table, targetsDir, writeSection, type TargetResult } from './harness.js'
 
 /** runtimes.ts (the runtime matrix) is run when present. */
 const PARTS = ['cookie', 'upstash', 'next', 'bundle', ...(existsSync(`${root}/bench/runtimes.ts`) ? ['runtimes'] : [])]
@@ -23,10 +23,6 @@ for (const a of asked) {
   }
 }
 const parts = asked.length ? asked : PARTS
-
-function hasTaskset(): boolean {
-  return ['/usr/bin/taskset', '/bin/taskset'].some(existsSync) && spawnSync('taskset', ['-c', '0', 'true']).status === 0
-}
 
 /**
  * The peers live in bench/'s own package, so a clone of the library never installs them (they want newer Node
