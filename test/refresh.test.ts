@@ -8,6 +8,7 @@ import type { EngineFactory } from '../src/core/engine.js'
 import { REFRESHED_KEY, checkSlidingRefresh, refreshInterval } from '../src/core/refresh.js'
 import { cookieEngine } from '../src/engines/cookie.js'
 import { memoryEngine } from '../src/engines/memory.js'
+import { withSnapshot } from '../src/snapshot/index.js'
 import { SessionConfigError } from '../src/errors.js'
 import { createNextSession, type SessionMiddlewareOptions } from '../src/next/index.js'
 import type { SessionLifetime } from '../src/core/lifetime.js'
@@ -91,6 +92,28 @@ describe('default interval', () => {
     expect(refreshInterval({}, 60, 1800)).toBe(6)
     expect(refreshInterval({}, 5, undefined)).toBe(1)
     expect(refreshInterval({ interval: 0 }, 1_209_600, 1800)).toBe(0)
+  })
+
+  it("is at most the engine's refreshWithin (a snapshot: half its maxAge); an explicit interval wins", () => {
+    expect(refreshInterval({ within: 15 }, 1_209_600, undefined)).toBe(15)
+    expect(refreshInterval({ within: 500 }, 60, 1800)).toBe(6)
+    expect(refreshInterval({ interval: 600, within: 15 }, 1_209_600, undefined)).toBe(600)
+  })
+
+  it('`true` on a snapshot store re-issues once half the snapshot\'s maxAge has passed, so the snapshot stays fresh', async () => {
+    const app = setup(true, withSnapshot(memoryEngine(), { maxAge: 30 }))
+    expect(app.store.engine.refreshWithin).toBe(15)
+    await app.signIn()
+    await app.visit(0)
+    expect((await app.visit(14)).reissued).toBe(false)
+    const due = await app.visit(15)
+    expect(due.reissued).toBe(true)
+    // The re-issued cookie carries a fresh snapshot (`<key>.<snapshot>`).
+    expect(app.browser.cookie).toContain('.')
+    expect((await app.visit(29)).reissued).toBe(false)
+    expect(withSnapshot(memoryEngine(), { maxAge: 1 })(app.store.settings).refreshWithin).toBe(1)
+    // Snapshots off: the store as it is, no hint.
+    expect(withSnapshot(memoryEngine(), { maxAge: 0 })(app.store.settings).refreshWithin).toBeUndefined()
   })
 
   it('`true` uses it: no re-issue 1 s before a tenth of two weeks, one at it', async () => {

@@ -85,6 +85,12 @@ export interface SessionEngine {
    * passes `''`. Leave it unset for an engine, or a wrapper, that stores or tracks sessions under that key.
    */
   readonly makesOwnKey?: boolean
+  /**
+   * Seconds: the middleware's sliding refresh re-issues at least this often by default (an explicit
+   * `slidingRefresh.interval` wins). A snapshot engine sets half its `maxAge`, so that an active visitor's snapshot
+   * stays fresh and a page keeps reading it with no request to the store.
+   */
+  readonly refreshWithin?: number
   load(key: string): Promise<Record<string, unknown> | null | typeof KEY_CYCLED>
   save(key: string, write: SessionWrite, options: { mustCreate: boolean }): Promise<string>
   /**

@@ -32,6 +32,11 @@ export interface SlidingRefreshOptions {
   interval?: number
 }
 
+/** The options as the middleware applies them: with the engine's `refreshWithin`, which caps the default interval. */
+export interface RefreshPolicy extends SlidingRefreshOptions {
+  readonly within?: number
+}
+
 /** Validates the middleware's `slidingRefresh` option once; `null` when refreshing is off. */
 export function checkSlidingRefresh(value: unknown): SlidingRefreshOptions | null {
   if (value === undefined || value === false) return null
@@ -47,10 +52,11 @@ export function checkSlidingRefresh(value: unknown): SlidingRefreshOptions | nul
 }
 
 /** The interval for a session whose expiry age is `age` seconds. */
-export function refreshInterval(options: SlidingRefreshOptions, age: number, idle: number | undefined): number {
+export function refreshInterval(options: RefreshPolicy, age: number, idle: number | undefined): number {
   if (options.interval !== undefined) return options.interval
   const span = idle === undefined ? age : Math.min(age, idle)
-  return Math.max(1, Math.floor(span / DEFAULT_FRACTION))
+  const interval = Math.max(1, Math.floor(span / DEFAULT_FRACTION))
+  return options.within === undefined ? interval : Math.min(interval, options.within)
 }
 
 /**
@@ -81,7 +87,7 @@ export async function stampWrite<T extends object>(session: Session<T>, now = ne
  * an older version) is due. A stamp in the future (a clock
  * stepped back) is due too: the interval is counted from a time that has not come.
  */
-export async function refreshIfDue<T extends object>(session: Session<T>, options: SlidingRefreshOptions, now = new Date()): Promise<boolean> {
+export async function refreshIfDue<T extends object>(session: Session<T>, options: RefreshPolicy, now = new Date()): Promise<boolean> {
   // akeys() loads, so an unknown or tampered key is dropped here (and the cookie deleted by the commit).
   const keys = await session.akeys()
   if (keys.length === 0) return false

@@ -23,8 +23,9 @@ export interface SessionMiddlewareOptions<T extends object> {
   /**
    * Re-save a non-empty session on GET/HEAD visits (prefetches aside, when the middleware can see them: Next strips
    * its router's prefetch headers first, vercel/next.js#63728), restarting its expiry, at most once per
-   * `interval` seconds (like Auth.js's `updateAge`; default a tenth of the session's age or idle timeout, `0` =
-   * every visit, Django's `SESSION_SAVE_EVERY_REQUEST` for matched paths). So most visits verify and do not sign:
+   * `interval` seconds (like Auth.js's `updateAge`; default a tenth of the session's age or idle timeout, and at
+   * most half a snapshot's `maxAge` with `withSnapshot`, so the snapshot stays fresh; `0` = every visit, Django's
+   * `SESSION_SAVE_EVERY_REQUEST` for matched paths). So most visits verify and do not sign:
    * a session ends between `age − interval` and `age` seconds after the last visit (src/core/refresh.ts). An action's
    * or route handler's write counts as a refresh, so a session written less than `interval` ago is not re-issued.
    * The new cookie goes to the browser and to this request's server components. Other methods are left alone:
@@ -128,7 +129,9 @@ export function sessionMiddleware<T extends object>(
   const loginUrl = options.loginUrl ?? '/login'
   const nextParam = options.nextParam ?? 'next'
   const loginPath = new URL(loginUrl, 'http://edge-session.invalid').pathname
-  const refresh = checkSlidingRefresh(options.slidingRefresh)
+  const checked = checkSlidingRefresh(options.slidingRefresh)
+  const within = store.engine.refreshWithin
+  const refresh = checked && within !== undefined ? { ...checked, within } : checked
   const rules = options.protect.map((rule) => (typeof rule === 'string' ? normalisePrefix(rule) : rule))
   const isProtected = (pathname: string): boolean =>
     pathname !== loginPath &&

@@ -88,6 +88,8 @@ export function withSnapshot(inner: EngineFactory, options: SnapshotOptions = {}
     const engine: SessionEngine = {
       // Each save issues a new cookie value (a new snapshot): the browser must get it.
       keyHoldsData: true,
+      // A snapshot is issued only by a save: a sliding refresh at least this often keeps an active visitor's fresh.
+      refreshWithin: Math.max(1, Math.floor(maxAge / 2)),
       // The path of every gated page: no array destructuring here (Next's edge sandbox makes it ~8× slower than
       // indexing, measured in a bare EdgeVM).
       async load(key) {
