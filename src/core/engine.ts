@@ -55,10 +55,10 @@ export interface SessionWrite {
  *
  * Guarantees an engine must give (the conformance suite in `edge-session/testing` checks them):
  * - `load` never throws for a missing, expired, malformed or tampered record: it returns `null`.
+ *   It throws `SessionStoreUnavailable` when the store cannot answer: an outage must not look like a logout.
  * - After `cycle(oldKey, …)` or `moveRecord(oldKey, …)`, `load(oldKey)` returns `KEY_CYCLED` for
  *   `KEY_CYCLED_SECONDS` (then `null`), and `save(oldKey, …)`, `exists(oldKey)` and a cycle or move from `oldKey`
  *   treat it as gone. An engine without `cycle` cannot tell, and its `load` returns `null`.
- *   It throws `SessionStoreUnavailable` when the store cannot answer: an outage must not look like a logout.
  * - `save(key, write, { mustCreate: true })` writes only if no record holds `key`, else throws `CreateError`.
  * - `save(key, write, { mustCreate: false })` updates only an existing record, else throws `UpdateError`,
  *   so a session deleted by a concurrent request is never brought back.

@@ -102,14 +102,17 @@ const CYCLED = 'cycled'
  */
 const RAW = '~'
 
+/** Lua that returns the session hash under `key` as LOAD and MOVE reply it: every field and value behind RAW. */
+const returnRecord = (key: string): string => `
+local flat = redis.call('HGETALL', ${key})
+for i = 1, #flat do flat[i] = '${RAW}' .. flat[i] end
+return flat`
+
 // Every script names all its keys in KEYS, as Upstash's per-key locking requires.
 const LOAD = `
 local kind = redis.call('TYPE', KEYS[1]).ok
 if kind == 'string' then return '${RAW}${CYCLED}' end
-if kind ~= 'hash' then return false end
-local flat = redis.call('HGETALL', KEYS[1])
-for i = 1, #flat do flat[i] = '${RAW}' .. flat[i] end
-return flat`
+if kind ~= 'hash' then return false end${returnRecord('KEYS[1]')}`
 
 /**
  * Save and cycle, Django's contract in one atomic step. KEYS[1] is the session; KEYS[2], for a cycle, the old
@@ -209,10 +212,7 @@ end
 if user and KEYS[4] then
   local now = tonumber(ARGV[5])
   index_move(KEYS[3], KEYS[4], ARGV[4], ARGV[3], pttl > 0 and now + pttl or now, now)
-end
-local flat = redis.call('HGETALL', new)
-for i = 1, #flat do flat[i] = '${RAW}' .. flat[i] end
-return flat`
+end${returnRecord('new')}`
 
 /**
  * Deletes a session. KEYS: the session, then the index keys of the user the caller expects it bound to (none when
@@ -324,8 +324,9 @@ function refuseForeignKey(key: string): void {
  *
  * Guarantees, each in one atomic script: a create never overwrites an existing session (`CreateError`, the core
  * retries on a fresh key); an update of a session deleted meanwhile fails (`SessionInterrupted` to the caller) and
- * writes nothing; `acycleKey()` creates (or moves) the new record and deletes the old in the same step; concurrent requests
- * that change different keys of one session both keep their changes. Any failure to reach Upstash, a timeout, an
+ * writes nothing; `acycleKey()` creates (or moves) the new record and leaves the old key a marker without data in the
+ * same step (README "Where we differ from Django", 22); concurrent requests that change different keys of one
+ * session both keep their changes. Any failure to reach Upstash, a timeout, an
  * error status or a reply of the wrong shape throws `SessionStoreUnavailable`: never an empty session, never half a write.
  */
 export function upstashEngine(options: UpstashEngineOptions = {}): EngineFactory {
